@@ -1,0 +1,90 @@
+"""Perspective look-at cameras (OpenGL conventions: the camera looks down -z, clip z/w in [-1, 1]).
+
+The matrix builders are differentiable in every tensor argument, so a camera pose can itself be
+an optimised parameter.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+
+def look_at(eye: torch.Tensor, target: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    """World → camera matrix ``[4, 4]`` for a camera at ``eye`` looking at ``target`` (all ``[3]``)."""
+    forward = target - eye
+    forward = forward / forward.norm().clamp_min(1e-12)
+    right = torch.linalg.cross(forward, up)
+    if float(right.norm()) < 1e-8:
+        raise ValueError("camera up vector is parallel to the viewing direction")
+    right = right / right.norm()
+    true_up = torch.linalg.cross(right, forward)
+    rot = torch.stack([right, true_up, -forward])  # rows: camera axes in world coordinates
+    trans = -(rot @ eye)
+    top = torch.cat([rot, trans[:, None]], 1)
+    bottom = torch.tensor([[0.0, 0.0, 0.0, 1.0]], dtype=eye.dtype, device=eye.device)
+    return torch.cat([top, bottom], 0)
+
+
+def perspective(fov_y_deg: float, aspect: float, near: float, far: float, dtype=torch.float32, device=None) -> torch.Tensor:
+    """OpenGL perspective projection ``[4, 4]``."""
+    if not 0 < fov_y_deg < 180:
+        raise ValueError(f"field of view must be in (0, 180) degrees, got {fov_y_deg}")
+    if not 0 < near < far:
+        raise ValueError(f"need 0 < near < far, got near={near}, far={far}")
+    f = 1.0 / math.tan(math.radians(fov_y_deg) / 2)
+    m = torch.zeros(4, 4, dtype=dtype, device=device)
+    m[0, 0] = f / aspect
+    m[1, 1] = f
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m
+
+
+@dataclasses.dataclass(frozen=True)
+class Camera:
+    """A perspective camera.
+
+    Attributes:
+        eye, target, up: float tensors ``[3]`` (world space).
+        fov_y: vertical field of view in degrees.
+        near, far: clip distances.
+    """
+
+    eye: torch.Tensor
+    target: torch.Tensor
+    up: torch.Tensor
+    fov_y: float = 60.0
+    near: float = 0.01
+    far: float = 100.0
+
+    def clip_matrix(self, aspect: float = 1.0, eye: torch.Tensor | None = None, target: torch.Tensor | None = None) -> torch.Tensor:
+        """World → clip matrix ``[4, 4]``; ``eye``/``target`` override the stored pose (e.g. optimised ones)."""
+        eye = self.eye if eye is None else eye
+        target = self.target if target is None else target
+        proj = perspective(self.fov_y, aspect, self.near, self.far, dtype=eye.dtype, device=eye.device)
+        return proj @ look_at(eye, target, self.up.to(eye))
+
+    def to(self, device) -> "Camera":
+        return dataclasses.replace(self, eye=self.eye.to(device), target=self.target.to(device), up=self.up.to(device))
+
+
+def square_views(distance: float = 2.0, jitter: float = 0.1, center=(0.0, 0.0, 0.0), fov_y: float = 60.0,
+                 near: float = 0.01, far: float = 100.0, seed: int = 0) -> list[Camera]:
+    """The paper's "square" rig: six cameras on ±x, ±y, ±z at ``distance`` from ``center``.
+
+    Each eye is displaced by a seeded random offset of at most ``jitter`` per axis, so that no two
+    views are exact mirror images.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    c = torch.tensor(center, dtype=torch.float32)
+    axes = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)]
+    ups = [(0, 1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1), (0, 1, 0), (0, 1, 0)]
+    cams = []
+    for axis, up in zip(axes, ups):
+        offset = (torch.rand(3, generator=gen) * 2 - 1) * jitter
+        eye = c + distance * torch.tensor(axis, dtype=torch.float32) + offset
+        cams.append(Camera(eye, c.clone(), torch.tensor(up, dtype=torch.float32), fov_y, near, far))
+    return cams

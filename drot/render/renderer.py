@@ -1,0 +1,64 @@
+"""Deferred renderer: rasterize → interpolate surface attributes → shade → antialias.
+
+Images come out top-row-first (``image[:, 0]`` is the top of the picture), float ``[B, H, W, 3]``
+in linear RGB on a black background. ``Frame.rast`` keeps the backend's bottom-row-first layout
+so it can be handed back to the backend (antialias, point proxies).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..scene.scene import SceneState
+from .backend import RasterBackend
+from .shading import shade
+
+
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """Output of :func:`render` for ``B`` views.
+
+    Attributes:
+        image: float ``[B, H, W, 3]``, top row first.
+        mask: bool ``[B, H, W]`` covered pixels, top row first.
+        rast: float ``[B, H, W, 4]`` backend rasterization, bottom row first.
+        clip: float ``[B, V, 4]`` clip-space positions used.
+    """
+
+    image: torch.Tensor
+    mask: torch.Tensor
+    rast: torch.Tensor
+    clip: torch.Tensor
+
+
+def surface_attributes(state: SceneState) -> torch.Tensor:
+    """Per-vertex attributes the shader needs, packed ``[V, 9]`` (position, normal, albedo) or ``[V, 8]`` (…, uv)."""
+    appearance = state.uvs if state.texture is not None else state.colors
+    return torch.cat([state.vertices, state.normals, appearance], 1)
+
+
+def shade_attributes(state: SceneState, backend: RasterBackend, attrs: torch.Tensor, eye: torch.Tensor,
+                     light: torch.Tensor) -> torch.Tensor:
+    """Shade interpolated attributes ``[..., 8 or 9]`` seen from ``eye`` and lit from ``light`` (``[..., 3]``)."""
+    position, normal, appearance = attrs[..., 0:3], attrs[..., 3:6], attrs[..., 6:]
+    albedo = backend.texture(state.texture, appearance, "wrap") if state.texture is not None else appearance
+    return shade(position, normal, albedo, eye, light, state.ambient, state.diffuse, state.specular,
+                 state.shininess, state.environment,
+                 (lambda cube, d: backend.texture(cube, d, "cube")))
+
+
+def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple[int, int],
+           backend: RasterBackend, antialias: bool = True) -> Frame:
+    """Render ``views`` (indices into the scene's cameras) at ``resolution = (H, W)``."""
+    views = torch.as_tensor(views, dtype=torch.long, device=state.vertices.device).reshape(-1)
+    clip = state.clip_positions(views)
+    rast = backend.rasterize(clip, state.faces, resolution)
+    attrs = backend.interpolate(surface_attributes(state), rast, state.faces)
+    covered = rast[..., 3:4] > 0
+    eye = state.eyes[views][:, None, None, :]
+    light = state.lights[views][:, None, None, :]
+    color = shade_attributes(state, backend, attrs, eye, light) * covered.to(attrs.dtype)
+    if antialias:
+        color = backend.antialias(color, rast, clip, state.faces)
+    return Frame(image=color.flip(1), mask=covered[..., 0].flip(1), rast=rast, clip=clip)

@@ -1,0 +1,196 @@
+"""The scene model: a mesh, cameras, lighting, material and the parameters to optimise.
+
+:meth:`Scene.evaluate` maps parameter values to a :class:`SceneState` — world-space geometry,
+appearance and per-view camera matrices — which is everything the renderer and the point
+proxies need. Every tensor in it is a differentiable function of the parameter values.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from ..render.camera import Camera
+from ..render.shading import Material
+from .mesh import Mesh
+from .parameters import Parameter, axis_angle_matrix
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneState:
+    """A scene evaluated at given parameter values (``V`` vertices, ``N`` views).
+
+    Attributes:
+        vertices: float ``[V, 3]`` world-space positions.
+        normals: float ``[V, 3]`` unit vertex normals.
+        faces: int64 ``[F, 3]``.
+        colors: float ``[V, 3]`` albedo, or None when a texture is used.
+        uvs, texture: ``[V, 2]`` and ``[Ht, Wt, 3]``, or None.
+        clip_matrices: float ``[N, 4, 4]`` world → clip per view.
+        eyes: float ``[N, 3]`` camera positions (the point light sits at the eye unless ``lights`` says otherwise).
+        lights: float ``[N, 3]`` point-light position per view.
+        ambient, diffuse, specular: tensors ``[1]`` or ``[3]``; shininess: float.
+        environment: cube map ``[6, R, R, 3]`` or None.
+    """
+
+    vertices: torch.Tensor
+    normals: torch.Tensor
+    faces: torch.Tensor
+    colors: torch.Tensor | None
+    uvs: torch.Tensor | None
+    texture: torch.Tensor | None
+    clip_matrices: torch.Tensor
+    eyes: torch.Tensor
+    lights: torch.Tensor
+    ambient: torch.Tensor
+    diffuse: torch.Tensor
+    specular: torch.Tensor
+    shininess: float
+    environment: torch.Tensor | None
+
+    def clip_positions(self, views: torch.Tensor | list[int]) -> torch.Tensor:
+        """Clip-space positions ``[B, V, 4]`` of the vertices in the given views."""
+        homo = torch.cat([self.vertices, torch.ones_like(self.vertices[:, :1])], 1)
+        return torch.einsum("vj,bij->bvi", homo, self.clip_matrices[views])
+
+
+def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """Area-weighted vertex normals ``[V, 3]`` (differentiable)."""
+    v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    face_n = torch.linalg.cross(v1 - v0, v2 - v0)
+    n = torch.zeros_like(vertices)
+    for k in range(3):
+        n = n.index_add(0, faces[:, k], face_n)
+    return n / n.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    """A scene to render and optimise.
+
+    Attributes:
+        name: scene name (results are labelled with it).
+        mesh: the geometry, in object space.
+        cameras: one camera per view.
+        resolution: ``(H, W)`` of every view.
+        parameters: what is optimised; everything else stays fixed.
+        material: Phong material.
+        light_position: a fixed world-space point light ``[3]``, or None for a light at each view's eye.
+        environment: optional environment cube map ``[6, R, R, 3]``.
+        description: free text.
+    """
+
+    name: str
+    mesh: Mesh
+    cameras: tuple[Camera, ...]
+    resolution: tuple[int, int]
+    parameters: tuple[Parameter, ...]
+    material: Material = Material()
+    light_position: torch.Tensor | None = None
+    environment: torch.Tensor | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cameras", tuple(self.cameras))
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        res = self.resolution
+        if isinstance(res, int):
+            res = (res, res)
+        res = tuple(int(r) for r in res)
+        if len(res) != 2 or min(res) < 1:
+            raise ValueError(f"scene resolution must be a positive (H, W), got {self.resolution}")
+        object.__setattr__(self, "resolution", res)
+        if not self.cameras:
+            raise ValueError(f"scene {self.name!r} has no cameras (views)")
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError(f"scene {self.name!r}: parameter names must be unique, got {names}")
+        if not self.parameters:
+            raise ValueError(f"scene {self.name!r} declares no parameter to optimise")
+        for p in self.parameters:
+            if p.kind == "vertex_offsets" and tuple(p.target.shape) != (self.mesh.num_vertices, 3):
+                raise ValueError(f"parameter {p.name!r}: vertex offsets must be [{self.mesh.num_vertices}, 3]")
+            if p.kind == "environment" and (p.target.ndim != 4 or p.target.shape[0] != 6 or p.target.shape[-1] != 3):
+                raise ValueError(f"parameter {p.name!r}: an environment map must be [6, R, R, 3]")
+            if p.kind == "texture" and (p.target.ndim != 3 or p.target.shape[-1] != 3 or self.mesh.uvs is None):
+                raise ValueError(f"parameter {p.name!r}: a texture must be [Ht, Wt, 3] on a mesh with uvs")
+
+    @property
+    def num_views(self) -> int:
+        return len(self.cameras)
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(f"scene {self.name!r} has no parameter {name!r}")
+
+    def target_values(self) -> dict[str, torch.Tensor]:
+        return {p.name: p.target.clone() for p in self.parameters}
+
+    def initial_values(self, seed: int) -> dict[str, torch.Tensor]:
+        """Start values for ``seed`` (fixed ones as declared, random ones drawn reproducibly)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        return {p.name: p.sample_initial(gen) for p in self.parameters}
+
+    def with_resolution(self, resolution: int | tuple[int, int]) -> "Scene":
+        return dataclasses.replace(self, resolution=resolution)
+
+    def evaluate(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> SceneState:
+        """World geometry, appearance and cameras for parameter ``values`` (name → tensor)."""
+        unknown = set(values) - {p.name for p in self.parameters}
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)} for scene {self.name!r}")
+        if device is None:
+            device = next(iter(values.values())).device if values else torch.device("cpu")
+        mesh = self.mesh.to(device)
+        val = {p.name: values[p.name] if p.name in values else p.target.to(device) for p in self.parameters}
+        by_kind: dict[str, list[tuple[Parameter, torch.Tensor]]] = {}
+        for p in self.parameters:
+            by_kind.setdefault(p.kind, []).append((p, val[p.name]))
+
+        verts = mesh.vertices
+        for _, off in by_kind.get("vertex_offsets", []):
+            verts = verts + off
+        for _, s in by_kind.get("scale", []):
+            verts = verts * s
+        for p, r in by_kind.get("rotation", []):
+            rotvec = r * p.axis.to(device) if p.axis is not None else r
+            verts = verts @ axis_angle_matrix(rotvec).T
+        for _, t in by_kind.get("translation", []):
+            verts = verts + t
+
+        eye_shift = sum((t for _, t in by_kind.get("camera_eye", [])), torch.zeros(3, device=device))
+        target_shift = sum((t for _, t in by_kind.get("camera_target", [])), torch.zeros(3, device=device))
+        aspect = self.resolution[1] / self.resolution[0]
+        mats, eyes = [], []
+        for cam in self.cameras:
+            cam = cam.to(device)
+            eye = cam.eye + eye_shift
+            mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + target_shift))
+            eyes.append(eye)
+        eyes_t = torch.stack(eyes)
+        lights = eyes_t if self.light_position is None else self.light_position.to(device).expand_as(eyes_t)
+
+        mat = self.material
+        scalar = lambda x: torch.tensor([float(x)], device=device)  # noqa: E731
+        diffuse = by_kind["diffuse"][0][1] if "diffuse" in by_kind else scalar(mat.diffuse)
+        specular = by_kind["specular"][0][1] if "specular" in by_kind else scalar(mat.specular)
+        texture = by_kind["texture"][0][1] if "texture" in by_kind else mesh.texture
+        environment = by_kind["environment"][0][1] if "environment" in by_kind else (
+            None if self.environment is None else self.environment.to(device))
+        colors = None if texture is not None else (
+            mesh.colors if mesh.colors is not None else torch.full_like(mesh.vertices, 0.7))
+        return SceneState(
+            vertices=verts, normals=vertex_normals(verts, mesh.faces), faces=mesh.faces,
+            colors=colors, uvs=mesh.uvs if texture is not None else None, texture=texture,
+            clip_matrices=torch.stack(mats), eyes=eyes_t, lights=lights,
+            ambient=scalar(mat.ambient), diffuse=diffuse, specular=specular, shininess=float(mat.shininess),
+            environment=environment,
+        )
+
+    def to(self, device) -> "Scene":
+        return dataclasses.replace(
+            self, mesh=self.mesh.to(device), cameras=tuple(c.to(device) for c in self.cameras),
+            light_position=None if self.light_position is None else self.light_position.to(device),
+            environment=None if self.environment is None else self.environment.to(device))
