@@ -51,7 +51,7 @@ class SceneState:
     def clip_positions(self, views: torch.Tensor | list[int]) -> torch.Tensor:
         """Clip-space positions ``[B, V, 4]`` of the vertices in the given views."""
         homo = torch.cat([self.vertices, torch.ones_like(self.vertices[:, :1])], 1)
-        return torch.einsum("vj,bij->bvi", homo, self.clip_matrices[views])
+        return torch.einsum("vj,bij->bvi", homo, self.clip_matrices[views].to(homo.dtype))
 
 
 def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -149,7 +149,11 @@ class Scene:
         for p in self.parameters:
             by_kind.setdefault(p.kind, []).append((p, val[p.name]))
 
-        verts = mesh.vertices
+        # Compute in the widest dtype of the values (float64 values give a float64 state, e.g. for gradient checks).
+        dtype = torch.float32
+        for v in val.values():
+            dtype = torch.promote_types(dtype, v.dtype)
+        verts = mesh.vertices.to(dtype)
         for _, off in by_kind.get("vertex_offsets", []):
             verts = verts + off
         for _, s in by_kind.get("scale", []):
@@ -160,12 +164,13 @@ class Scene:
         for _, t in by_kind.get("translation", []):
             verts = verts + t
 
-        eye_shift = sum((t for _, t in by_kind.get("camera_eye", [])), torch.zeros(3, device=device))
-        target_shift = sum((t for _, t in by_kind.get("camera_target", [])), torch.zeros(3, device=device))
+        eye_shift = sum((t for _, t in by_kind.get("camera_eye", [])), torch.zeros(3, device=device, dtype=dtype))
+        target_shift = sum((t for _, t in by_kind.get("camera_target", [])), torch.zeros(3, device=device, dtype=dtype))
         aspect = self.resolution[1] / self.resolution[0]
         mats, eyes = [], []
         for cam in self.cameras:
             cam = cam.to(device)
+            cam = dataclasses.replace(cam, eye=cam.eye.to(dtype), target=cam.target.to(dtype), up=cam.up.to(dtype))
             eye = cam.eye + eye_shift
             mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + target_shift))
             eyes.append(eye)
@@ -173,14 +178,14 @@ class Scene:
         lights = eyes_t if self.light_position is None else self.light_position.to(device).expand_as(eyes_t)
 
         mat = self.material
-        scalar = lambda x: torch.tensor([float(x)], device=device)  # noqa: E731
+        scalar = lambda x: torch.tensor([float(x)], device=device, dtype=dtype)  # noqa: E731
         diffuse = by_kind["diffuse"][0][1] if "diffuse" in by_kind else scalar(mat.diffuse)
         specular = by_kind["specular"][0][1] if "specular" in by_kind else scalar(mat.specular)
         texture = by_kind["texture"][0][1] if "texture" in by_kind else mesh.texture
         environment = by_kind["environment"][0][1] if "environment" in by_kind else (
             None if self.environment is None else self.environment.to(device))
         colors = None if texture is not None else (
-            mesh.colors if mesh.colors is not None else torch.full_like(mesh.vertices, 0.7))
+            mesh.colors.to(dtype) if mesh.colors is not None else torch.full_like(verts, 0.7))
         return SceneState(
             vertices=verts, normals=vertex_normals(verts, mesh.faces), faces=mesh.faces,
             colors=colors, uvs=mesh.uvs if texture is not None else None, texture=texture,

@@ -1,0 +1,393 @@
+"""The optimisation loop shared by every application: ``drot.optimize(scene, target)``.
+
+Per iteration, :class:`~drot.schedule.GradientSchedule` picks the derivatives:
+
+* **RGBXY** (paper Eq. 15): every ``K + 1`` iterations a view is drawn, rendered, its covered pixels
+  become point proxies (frozen barycentrics) and are matched to the target pixels by the matcher
+  (Sinkhorn optimal transport by default). For the next ``K`` iterations the same proxies and
+  the same matching are reused — only the proxies' colours and positions are re-evaluated at the
+  current parameters — and the loss pulls every proxy toward its matched target.
+* **standard** (Eq. 5): a random view is rendered with antialiasing and compared per pixel (L2).
+
+Adam with lr 0.02 decayed ×0.999 per iteration, one view per iteration, as in the paper.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from . import metrics
+from .losses import check_lambda, image_l2_loss, rgbxy_loss
+from .matching import image_points, make_matcher
+from .proxies import point_proxies
+from .render.backend import get_backend
+from .render.renderer import render
+from .schedule import STRATEGIES, GradientSchedule
+from .scene.scene import Scene
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizeSettings:
+    """Every knob of :func:`optimize`, with the paper's defaults.
+
+    Attributes:
+        strategy: ``"hybrid"`` (default), ``"basic"``, ``"random"`` or ``"standard"`` (L2 baseline).
+        iterations: number of gradient steps.
+        lr, lr_decay: Adam learning rate and its per-iteration multiplicative decay.
+        rgbxy_fraction: share of iterations using RGBXY derivatives in the hybrid strategy.
+        lam: λ of the matching cost (Eq. 13), colour vs position, in [0, 1].
+        blur: Sinkhorn ε as GeomLoss's blur (a length; the entropic temperature is blur²).
+        scaling: ε-annealing factor of the Sinkhorn solver.
+        match_interval: K — a new matching every K + 1 iterations, reused in between.
+        matcher: ``"sinkhorn"``, ``"bipartite"`` or ``"identity"``.
+        background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
+            ``"include"`` (all pixels, paper §5.2.2, background pooled in ``background_pool``² blocks)
+            or ``"auto"`` (exclude when the target has a foreground mask, else include).
+        background_pool: pooling block size for background pixels in include mode (1 = exact).
+        max_points: optional cap on points per side of a matching (random subsampling).
+        seed: seeds the start values, the view draws and the matcher.
+        device: ``"cpu"`` or ``"cuda"``.
+        backend: rendering backend name or ``"auto"``.
+        progress: show a progress bar.
+        record_frames: number of animation frames to keep (0 = none), rendered from ``frame_view``.
+        frame_view: the view the animation shows.
+    """
+
+    strategy: str = "hybrid"
+    iterations: int = 1000
+    lr: float = 0.02
+    lr_decay: float = 0.999
+    rgbxy_fraction: float = 0.75
+    lam: float = 0.5
+    blur: float = 0.01
+    scaling: float = 0.5
+    match_interval: int = 5
+    matcher: str = "sinkhorn"
+    background: str = "auto"
+    background_pool: int = 4
+    max_points: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    backend: str = "auto"
+    progress: bool = False
+    record_frames: int = 0
+    frame_view: int = 0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if not isinstance(self.iterations, int) or self.iterations <= 0:
+            raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be positive and finite, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        check_lambda(self.lam)
+        if not isinstance(self.match_interval, int) or self.match_interval < 0:
+            raise ValueError(f"match interval K must be an integer >= 0 (0 = match every iteration), got {self.match_interval!r}")
+        if not self.blur > 0:
+            raise ValueError(f"Sinkhorn blur (ε) must be positive, got {self.blur}")
+        if not 0 < self.scaling < 1:
+            raise ValueError(f"Sinkhorn scaling must be in (0, 1), got {self.scaling}")
+        if self.background not in ("auto", "exclude", "include"):
+            raise ValueError(f"background must be 'auto', 'exclude' or 'include', got {self.background!r}")
+        if self.background_pool < 1:
+            raise ValueError(f"background_pool must be >= 1, got {self.background_pool}")
+        if self.record_frames < 0:
+            raise ValueError(f"record_frames must be >= 0, got {self.record_frames}")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizationResult:
+    """What :func:`optimize` returns.
+
+    Attributes:
+        scene_name, settings: what was run.
+        parameters: name → final value.
+        initial_parameters: name → start value.
+        target_parameters: name → target value, or None when the target was given as images.
+        history: one dict per iteration: ``iteration``, ``mode`` ("rgbxy"/"standard"), ``loss``,
+            ``vertex_mae`` (None without target parameters), ``lr``, ``seconds`` (since start),
+            ``matching_seconds`` (time spent matching in this iteration).
+        initial_images, final_images, target_images: float ``[V, H, W, 3]`` renders of every view.
+        vertex_mae: final mean absolute vertex error (None without target parameters).
+        psnr, ssim: final image metrics over all views.
+        wall_seconds: total optimisation time; ``iterations_per_second`` likewise.
+        frames: animation frames ``[H, W, 3]`` (start | target side by side), possibly empty.
+    """
+
+    scene_name: str
+    settings: OptimizeSettings
+    parameters: dict[str, torch.Tensor]
+    initial_parameters: dict[str, torch.Tensor]
+    target_parameters: dict[str, torch.Tensor] | None
+    history: list[dict[str, Any]]
+    initial_images: torch.Tensor
+    final_images: torch.Tensor
+    target_images: torch.Tensor
+    vertex_mae: float | None
+    psnr: float
+    ssim: float
+    wall_seconds: float
+    iterations_per_second: float
+    matching_seconds: float
+    frames: list[torch.Tensor]
+
+    def summary(self) -> dict[str, Any]:
+        """Scalar figures of the run (for tables, JSON and CSV)."""
+        return {
+            "scene": self.scene_name, "method": self.settings.strategy, "seed": self.settings.seed,
+            "iterations": self.settings.iterations, "vertex_mae": self.vertex_mae, "psnr": self.psnr,
+            "ssim": self.ssim, "it_per_s": self.iterations_per_second, "wall_s": self.wall_seconds,
+            "matching_s": self.matching_seconds,
+            "parameters": {k: v.tolist() for k, v in self.parameters.items()},
+        }
+
+
+# --------------------------------------------------------------------------- targets
+def _check_finite(values: dict[str, torch.Tensor], what: str) -> None:
+    for name, v in values.items():
+        if not torch.isfinite(torch.as_tensor(v)).all():
+            raise ValueError(f"{what} parameter {name!r} contains NaN or inf")
+
+
+def _load_image_file(path: str | os.PathLike) -> torch.Tensor:
+    import imageio.v3 as iio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"target image not found: {path}")
+    try:
+        arr = np.asarray(iio.imread(path))
+    except Exception as exc:
+        raise ValueError(f"cannot read target image {path}: {exc}") from exc
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    scale = 65535.0 if arr.dtype == np.uint16 else (255.0 if arr.dtype == np.uint8 else 1.0)
+    return torch.from_numpy(arr.astype(np.float32) / scale)
+
+
+def _target_images(target, scene: Scene) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Normalise a target given as images → (``[V, H, W, 3]`` in [0, 1], optional mask ``[V, H, W]``)."""
+    if isinstance(target, (str, os.PathLike)):
+        target = [target]
+    if isinstance(target, (list, tuple)):
+        target = torch.stack([_load_image_file(p) if isinstance(p, (str, os.PathLike)) else torch.as_tensor(p)
+                              for p in target])
+    images = torch.as_tensor(target, dtype=torch.float32)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[-1] not in (3, 4):
+        raise ValueError(f"target images must be [V, H, W, 3 or 4], got shape {tuple(images.shape)}")
+    if images.shape[0] != scene.num_views:
+        raise ValueError(f"scene {scene.name!r} has {scene.num_views} views but {images.shape[0]} target images were given")
+    if tuple(images.shape[1:3]) != scene.resolution:
+        raise ValueError(f"target images are {tuple(images.shape[1:3])} pixels but the scene renders at "
+                         f"{scene.resolution}; resize them or change the scene resolution")
+    if not torch.isfinite(images).all():
+        raise ValueError("target images contain NaN or inf")
+    mask = None
+    if images.shape[-1] == 4:
+        mask = images[..., 3] > 0.5
+        images = images[..., :3] * mask[..., None]
+    return images.clamp(0, 1), mask
+
+
+# ---------------------------------------------------------------------- the loop
+def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None, *,
+             initial: dict[str, torch.Tensor] | None = None, **overrides) -> OptimizationResult:
+    """Recover ``scene``'s parameters so that its renders match ``target``.
+
+    Args:
+        scene: the scene; its declared parameters are optimised.
+        target: what to match —
+            ``None``: the scene's own declared target values (rendered);
+            a :class:`Scene`: another scene with the same views (its parameter targets are the goal);
+            a dict name → value: target parameter values;
+            images: a tensor ``[V, H, W, 3|4]`` (alpha = foreground mask) or a list of image files,
+            one per view, at the scene's resolution.
+        settings: :class:`OptimizeSettings`; keyword ``overrides`` replace single fields.
+        initial: start values (name → tensor); default: drawn from the scene with ``settings.seed``.
+
+    Returns:
+        :class:`OptimizationResult`.
+    """
+    settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
+    device = torch.device(settings.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but CUDA is not available in this torch build/machine")
+    backend = get_backend(settings.backend, device)
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    H, W = scene.resolution
+    all_views = list(range(scene.num_views))
+
+    # ---- the goal
+    target_params: dict[str, torch.Tensor] | None
+    if target is None:
+        target_params = scene.target_values()
+    elif isinstance(target, Scene):
+        if target.num_views != scene.num_views or target.resolution != scene.resolution:
+            raise ValueError("a target scene must have the same number of views and resolution as the scene")
+        target_params = target.target_values()
+        scene_names = {p.name for p in scene.parameters}
+        if set(target_params) != scene_names:
+            raise ValueError(f"target scene parameters {sorted(target_params)} differ from the scene's {sorted(scene_names)}")
+    elif isinstance(target, dict):
+        target_params = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in target.items()}
+        missing = {p.name for p in scene.parameters} - set(target_params)
+        if missing:
+            raise ValueError(f"target values missing for parameter(s) {sorted(missing)}")
+    else:
+        target_params = None
+    if target_params is not None:
+        _check_finite(target_params, "target")
+        for p in scene.parameters:
+            if tuple(target_params[p.name].shape) != tuple(p.target.shape):
+                raise ValueError(f"target value of {p.name!r} has shape {tuple(target_params[p.name].shape)}, "
+                                 f"expected {tuple(p.target.shape)}")
+        target_params = {k: v.to(device) for k, v in target_params.items()}
+        with torch.no_grad():
+            target_state = scene.evaluate(target_params, device)
+            target_frame = render(target_state, all_views, scene.resolution, backend)
+        target_images, target_mask = target_frame.image, target_frame.mask
+        target_vertices = target_state.vertices
+    else:
+        target_images, target_mask = _target_images(target, scene)
+        target_images = target_images.to(device)
+        target_mask = None if target_mask is None else target_mask.to(device)
+        target_vertices = None
+
+    background = settings.background
+    if background == "auto":
+        background = "exclude" if target_mask is not None else "include"
+    if background == "exclude" and target_mask is None:
+        # Without a mask the scenes' black background defines the foreground.
+        target_mask = target_images.amax(-1) > 1e-6
+
+    # ---- the start
+    start = scene.initial_values(settings.seed)
+    for name, value in (initial or {}).items():
+        if name not in start:
+            raise ValueError(f"initial value given for unknown parameter {name!r}; scene parameters: {sorted(start)}")
+        value = torch.as_tensor(value, dtype=torch.float32)
+        if value.shape != start[name].shape:
+            raise ValueError(f"initial value of {name!r} has shape {tuple(value.shape)}, expected {tuple(start[name].shape)}")
+        start[name] = value
+    _check_finite(start, "initial")
+    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(True) for p in scene.parameters}
+    optimizer = torch.optim.Adam(list(params.values()), lr=settings.lr, betas=(0.9, 0.999))
+    lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_decay)
+    schedule = GradientSchedule(settings.strategy, settings.iterations, settings.rgbxy_fraction, settings.seed)
+    matcher = None
+    if settings.strategy != "standard":
+        kwargs: dict[str, Any] = {"lam": settings.lam}
+        if settings.matcher == "sinkhorn":
+            kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points, seed=settings.seed)
+        matcher = make_matcher(settings.matcher, **kwargs)
+
+    def snapshot_images() -> torch.Tensor:
+        with torch.no_grad():
+            return render(scene.evaluate(params, device), all_views, scene.resolution, backend).image
+
+    initial_images = snapshot_images()
+    frame_every = max(1, settings.iterations // settings.record_frames) if settings.record_frames else 0
+    frames: list[torch.Tensor] = []
+    target_points: dict[int, Any] = {}
+
+    def points_of_target(view: int):
+        if view not in target_points:
+            mask = None if target_mask is None else target_mask[view]
+            target_points[view] = image_points(target_images[view], mask, background=background,
+                                               pool=settings.background_pool)[0]
+        return target_points[view]
+
+    history: list[dict[str, Any]] = []
+    matched = None  # (view, frozen rast, matched targets [N, 5]) of the current matching period
+    last_match = -10 ** 9
+    total_matching = 0.0
+    progress = None
+    if settings.progress:
+        from tqdm.auto import tqdm
+        progress = tqdm(total=settings.iterations, desc=f"{scene.name} {settings.strategy} seed {settings.seed}",
+                        leave=False, dynamic_ncols=True)
+    t_start = time.perf_counter()
+    for it in range(settings.iterations):
+        matching_seconds = 0.0
+        optimizer.zero_grad(set_to_none=True)
+        if schedule.uses_rgbxy(it):
+            if matched is None or it - last_match > settings.match_interval:
+                t0 = time.perf_counter()
+                view = int(rng.integers(scene.num_views))
+                with torch.no_grad():
+                    state = scene.evaluate(params, device)
+                    frame = render(state, [view], scene.resolution, backend, antialias=False)
+                    source, _ = image_points(frame.image[0], frame.mask[0], background=background,
+                                             pool=settings.background_pool) if frame.mask.any() else (None, None)
+                if source is None:
+                    # The object left the view entirely: nothing to pull; use a standard step instead.
+                    matched = None
+                else:
+                    result = matcher.match(source, points_of_target(view))
+                    n_fg = int(frame.mask.sum())
+                    matched = (view, frame.rast.detach(), result.targets[:n_fg])
+                    last_match = it
+                matching_seconds = time.perf_counter() - t0
+                total_matching += matching_seconds
+            if matched is not None:
+                view, rast, goal = matched
+                proxies = point_proxies(scene.evaluate(params, device), [view], rast, backend)
+                loss = rgbxy_loss(proxies.rgbxy, goal, settings.lam)
+                mode = "rgbxy"
+            else:
+                loss, mode = None, "standard"
+        else:
+            loss, mode = None, "standard"
+        if loss is None:
+            view = int(rng.integers(scene.num_views))
+            image = render(scene.evaluate(params, device), [view], scene.resolution, backend).image[0]
+            loss = image_l2_loss(image, target_images[view])
+        loss.backward()
+        optimizer.step()
+        lr_now = optimizer.param_groups[0]["lr"]
+        lr_schedule.step()
+        record: dict[str, Any] = {"iteration": it, "mode": mode, "loss": float(loss.detach()), "lr": lr_now,
+                                  "seconds": time.perf_counter() - t_start, "matching_seconds": matching_seconds,
+                                  "vertex_mae": None}
+        if target_vertices is not None:
+            with torch.no_grad():
+                record["vertex_mae"] = float((scene.evaluate(params, device).vertices - target_vertices).abs().mean())
+        history.append(record)
+        if frame_every and (it % frame_every == 0 or it == settings.iterations - 1):
+            with torch.no_grad():
+                img = render(scene.evaluate(params, device), [settings.frame_view], scene.resolution, backend).image[0]
+            frames.append(torch.cat([img, target_images[settings.frame_view]], 1).clamp(0, 1).cpu())
+        if progress is not None:
+            progress.update(1)
+            if record["vertex_mae"] is not None:
+                progress.set_postfix(mae=f"{record['vertex_mae']:.4f}", loss=f"{record['loss']:.2e}")
+    wall = time.perf_counter() - t_start
+    if progress is not None:
+        progress.close()
+
+    final_images = snapshot_images()
+    final = {k: v.detach().clone() for k, v in params.items()}
+    return OptimizationResult(
+        scene_name=scene.name, settings=settings, parameters=final,
+        initial_parameters={k: v.detach().clone() for k, v in start.items()},
+        target_parameters=None if target_params is None else {k: v.detach().clone() for k, v in target_params.items()},
+        history=history, initial_images=initial_images.cpu(), final_images=final_images.cpu(),
+        target_images=target_images.cpu(),
+        vertex_mae=history[-1]["vertex_mae"],
+        psnr=metrics.psnr(final_images.clamp(0, 1), target_images.clamp(0, 1)),
+        ssim=metrics.ssim(final_images.clamp(0, 1), target_images.clamp(0, 1)),
+        wall_seconds=wall, iterations_per_second=settings.iterations / wall,
+        matching_seconds=total_matching, frames=frames,
+    )

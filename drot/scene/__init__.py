@@ -1,0 +1,1 @@
+"""Scene model: meshes, procedural geometry, optimisable parameters, scenes and scene files."""

@@ -1,0 +1,161 @@
+"""Scene files: a scene described in TOML under ``scenes/`` and loaded by name or path.
+
+Format (see ``scenes/kitty.toml`` for a complete, commented example)::
+
+    name = "kitty"
+    resolution = 128                      # or [H, W]
+    [mesh]
+    procedural = "cat"                    # one of PROCEDURAL, or: file = "my_mesh.obj" (relative to the scene file)
+    args = {}                             # keyword arguments of the generator
+    normalize = true                      # centre and scale to a unit bounding box
+    [material]                            # ambient, diffuse, specular, shininess
+    [views]
+    rig = "square"                        # six cameras on ±x, ±y, ±z; distance, jitter, fov, near, far, seed
+    # or: [[views.cameras]] with eye, target, up (and optional fov, near, far)
+    [[parameters]]                        # one table per optimised parameter
+    name = "translation"
+    kind = "translation"                  # see drot.scene.parameters.KINDS
+    target = [0, 0, 0]
+    init_range = [-1, 1]                  # or: initial = [...]
+    [benchmark]                           # drot-bench defaults for this scene
+    success_threshold = 0.01              # vertex MAE at or below which a run counts as converged
+
+Search order for a name: an existing file path, each folder of ``$DROT_SCENE_PATH`` (``:``-separated),
+the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..render.camera import Camera, square_views
+from ..render.shading import Material
+from . import procedural
+from .mesh import load_mesh
+from .parameters import Parameter
+from .scene import Scene
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROCEDURAL = {
+    "cat": procedural.make_cat,
+    "sphere": procedural.uv_sphere,
+    "ellipsoid": procedural.ellipsoid,
+    "box": procedural.box,
+    "cylinder": procedural.cylinder,
+    "cone": procedural.cone,
+    "plane": procedural.plane,
+}
+
+
+def scene_dirs() -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get("DROT_SCENE_PATH", "").split(os.pathsep) if p]
+    dirs.append(Path.cwd() / "scenes")
+    dirs.append(Path(__file__).resolve().parents[2] / "scenes")
+    seen, out = set(), []
+    for d in dirs:
+        r = d.resolve()
+        if r not in seen and r.is_dir():
+            seen.add(r)
+            out.append(r)
+    return out
+
+
+def available_scenes() -> list[str]:
+    """Names of the scene files found on the search path."""
+    return sorted({p.stem for d in scene_dirs() for p in d.glob("*.toml")})
+
+
+def find_scene_file(name: str | os.PathLike) -> Path:
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise FileNotFoundError(f"scene file not found: {path}")
+        return path
+    for d in scene_dirs():
+        candidate = d / f"{name}.toml"
+        if candidate.is_file():
+            return candidate
+    raise ValueError(f"unknown scene {str(name)!r}; available scenes: {', '.join(available_scenes()) or 'none found'} "
+                     f"(or pass the path of a .toml scene file)")
+
+
+def scene_config(name: str | os.PathLike) -> tuple[dict[str, Any], Path]:
+    """The parsed TOML of a scene and the file it came from."""
+    path = find_scene_file(name)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh), path
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"scene file {path} is not valid TOML: {exc}") from exc
+
+
+def _require(table: dict, key: str, where: str):
+    if key not in table:
+        raise ValueError(f"{where}: missing required key {key!r}")
+    return table[key]
+
+
+def _mesh(cfg: dict, base: Path):
+    where = f"scene file {base} [mesh]"
+    args = cfg.get("args", {})
+    if "file" in cfg:
+        file = Path(cfg["file"])
+        mesh = load_mesh(file if file.is_absolute() else base.parent / file)
+    elif "procedural" in cfg:
+        gen = PROCEDURAL.get(cfg["procedural"])
+        if gen is None:
+            raise ValueError(f"{where}: unknown procedural mesh {cfg['procedural']!r}; choose one of {', '.join(PROCEDURAL)}")
+        mesh = gen(**args)
+    else:
+        raise ValueError(f"{where}: give either `file` or `procedural`")
+    return mesh.normalized() if cfg.get("normalize", True) else mesh
+
+
+def _views(cfg: dict, where: str) -> list[Camera]:
+    rig = cfg.get("rig", "square" if "cameras" not in cfg else None)
+    common = {k: cfg[k] for k in ("fov", "near", "far") if k in cfg}
+    if rig == "square":
+        return square_views(distance=cfg.get("distance", 2.0), jitter=cfg.get("jitter", 0.1),
+                            center=tuple(cfg.get("center", (0.0, 0.0, 0.0))), fov_y=common.get("fov", 60.0),
+                            near=common.get("near", 0.01), far=common.get("far", 100.0), seed=cfg.get("seed", 0))
+    if rig is not None:
+        raise ValueError(f"{where}: unknown camera rig {rig!r} (use 'square' or a list of [[views.cameras]])")
+    cams = []
+    for i, c in enumerate(cfg["cameras"]):
+        t = lambda k, d=None: torch.tensor(c.get(k, d) if d is not None else _require(c, k, f"{where} camera {i}"), dtype=torch.float32)  # noqa: E731
+        cams.append(Camera(t("eye"), t("target", [0.0, 0.0, 0.0]), t("up", [0.0, 1.0, 0.0]),
+                           c.get("fov", common.get("fov", 60.0)), c.get("near", common.get("near", 0.01)),
+                           c.get("far", common.get("far", 100.0))))
+    return cams
+
+
+def load_scene(name: str | os.PathLike, resolution: int | None = None) -> Scene:
+    """Build the :class:`Scene` described by a scene file (by name or path)."""
+    cfg, path = scene_config(name)
+    where = f"scene file {path}"
+    mesh = _mesh(_require(cfg, "mesh", where), path)
+    params = []
+    for i, p in enumerate(_require(cfg, "parameters", where)):
+        try:
+            params.append(Parameter(
+                name=_require(p, "name", f"{where} parameter {i}"), kind=_require(p, "kind", f"{where} parameter {i}"),
+                target=_require(p, "target", f"{where} parameter {i}"), initial=p.get("initial"),
+                init_range=tuple(p["init_range"]) if "init_range" in p else None, axis=p.get("axis")))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    mat = cfg.get("material", {})
+    return Scene(
+        name=cfg.get("name", path.stem), mesh=mesh, cameras=_views(cfg.get("views", {}), f"{where} [views]"),
+        resolution=resolution or cfg.get("resolution", 128), parameters=params,
+        material=Material(**{k: float(v) for k, v in mat.items()}),
+        light_position=torch.tensor(cfg["light_position"], dtype=torch.float32) if "light_position" in cfg else None,
+        description=cfg.get("description", ""),
+    )
