@@ -1,0 +1,169 @@
+"""Seconds per matching: our fast Sinkhorn solver vs the GeomLoss reference.
+
+Usage::
+
+    python benchmarks/matching_speed.py                 # default table, < ~2 minutes on 2 cores
+    python benchmarks/matching_speed.py --explore       # + schedule / subsampling variants
+    python benchmarks/matching_speed.py --geomloss-128  # + GeomLoss at 128² full images (~1 min, 5 GB)
+
+Cases (paper settings λ = 0.5, blur = 0.01, scaling = 0.5 unless stated):
+
+* ``random 1024``: 1024 vs 1024 uniform random 5-D points;
+* ``64² include``: two 64 x 64 blob images, every pixel a point (``background="include"``,
+  ``pool=1``, the paper's default), 4096 vs 4096 points;
+* ``128² include``: the same at 128 x 128 (16384 vs 16384), GeomLoss skipped unless
+  ``--geomloss-128``;
+* ``128² include pool=4``: background pooled in 4 x 4 blocks;
+* ``KITTY-like fg-only``: 128² renders of one object, foreground pixels only (~2500 points).
+
+Columns: median and minimum seconds of ``--repeats`` runs after one warm-up (the minimum is the
+better estimate when other processes share the cores), the column-marginal L1 error of the
+returned plan (rows are exact; 0 = perfectly balanced, 2 = nothing right) for both solvers, and
+the largest difference between the fast and the GeomLoss targets.
+
+Measured on this project's 2-core CPU (torch 2.13 CPU, geomloss 0.3.1). Other jobs share the
+machine: when they run, times roughly double (the "min" column is the better estimate; e.g.
+the 128² fast median below was disturbed, its quiet value is the 3.4 s minimum).
+``python benchmarks/matching_speed.py --geomloss-128``::
+
+    case                          N     M  fast med    min   GL med    min speed-up marg.err fast      GL  max|ΔT|
+    --------------------------------------------------------------------------------------------------------------
+    random 1024                1024  1024     0.019  0.017    0.089  0.087     4.6x        0.4397  0.4397  3.9e-05
+    64² include                4096  4096     0.207  0.206    2.684  2.548    13.0x        0.3291  0.3290  1.5e-05
+    128² include              16384 16384     7.197  3.436   50.567 50.567     7.0x        0.3286  0.3286  9.3e-06
+    128² include pool=4        2859  3689     0.126  0.124    1.687  1.636    13.3x        0.3270  0.3270  8.7e-06
+    KITTY-like fg-only 128²    2690  3920     0.111  0.111    1.605  1.517    14.5x        0.4878  0.4878  1.2e-06
+
+``--explore`` (fast solver; marg.err = column-marginal L1 error; last column: largest change of
+a matched target against the default at 128²)::
+
+    variant                                        64² s  marg.err   128² s  marg.err   max|ΔT| vs default 128²
+    default (scaling 0.5, GeomLoss schedule)       0.204    0.3291    3.487    0.3286                   0.0e+00
+    final_iters=10                                 0.362    0.2841    6.186    0.2847                   1.0e-01
+    final_iters=30                                 0.626    0.2611   14.565    0.2634                   2.9e-01
+    scaling=0.3 + final_iters=5                    0.298    0.3358    9.481    0.3376                   3.2e-01
+    scaling=0.7                                    0.591    0.2208   11.129    0.2213                   3.4e-01
+    max_points=4096                                0.383    0.3291    0.480    0.3959                   3.7e-01
+    max_points=2048                                0.100    0.4091    0.148    0.4470                   3.5e-01
+    block 4 MiB                                    0.418    0.3291    7.091    0.3286                   9.5e-06
+    block 256 KiB                                  0.371    0.3291    5.568    0.3286                   1.1e-05
+
+    (this run was partly disturbed by other jobs. Measured separately on a quiet machine:
+    at 64², default 0.21 s, final_iters=10 0.37 s, scaling=0.7 0.31 s, scaling=0.3 +
+    final_iters=5 0.30 s, blocks of 0.5-16 MB within ~20 % of each other, a 64 MB block
+    (the whole matrix) 0.27 s; at 128², default 3.1 s with 8 MB blocks, 3.35 s with 4 MB,
+    scaling=0.7 4.6 s.)
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from drot.matching import PointSet, SinkhornMatcher, image_points  # noqa: E402
+
+
+def blob_image(res: int, cx: float, cy: float, rx: float, ry: float, color, tilt: float = 0.0):
+    """A shaded ellipse on black: image [res, res, 3] float32 and its mask [res, res]."""
+    t = (torch.arange(res, dtype=torch.float32) + 0.5) / res
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    u, v = x - cx, y - cy
+    c, s = math.cos(tilt), math.sin(tilt)
+    d2 = ((c * u + s * v) / rx) ** 2 + ((-s * u + c * v) / ry) ** 2
+    mask = d2 < 1
+    shade = 0.35 + 0.65 * (1 - d2).clamp(0, 1).sqrt() * (0.75 + 0.25 * torch.sin(9 * x + 5 * y))
+    img = torch.tensor(color)[None, None, :] * shade[..., None] * mask[..., None]
+    return img, mask
+
+
+def image_pair(res: int, background: str, pool: int = 1, radius: float = 0.28):
+    """A rendered object (left, small) and its target (right, larger, rotated, other colour)."""
+    src = blob_image(res, 0.32, 0.40, radius * 0.8, radius * 0.6, (0.9, 0.5, 0.3), 0.3)
+    tgt = blob_image(res, 0.62, 0.55, radius, radius * 0.7, (0.8, 0.6, 0.3), -0.4)
+    ps, _ = image_points(*src, background=background, pool=pool)
+    pt, _ = image_points(*tgt, background=background, pool=pool)
+    return ps, pt
+
+
+def random_pair(n: int):
+    g = torch.Generator().manual_seed(0)
+    return PointSet.uniform(torch.rand(n, 5, generator=g)), PointSet.uniform(torch.rand(n, 5, generator=g))
+
+
+def timed(matcher, source, target, repeats: int):
+    """(median seconds, min seconds, result) over ``repeats`` runs after one warm-up."""
+    result = matcher.match(source, target)  # warm-up (and the result we report)
+    times = [matcher.match(source, target).seconds for _ in range(repeats)] or [result.seconds]
+    return statistics.median(times), min(times), result
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs per entry after one warm-up")
+    ap.add_argument("--geomloss-128", action="store_true", help="also run GeomLoss on 128² full images (slow)")
+    ap.add_argument("--explore", action="store_true", help="also time schedule / subsampling variants")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+
+    cases = [
+        ("random 1024", *random_pair(1024), True),
+        ("64² include", *image_pair(64, "include"), True),
+        ("128² include", *image_pair(128, "include"), args.geomloss_128),
+        ("128² include pool=4", *image_pair(128, "include", pool=4), True),
+        ("KITTY-like fg-only 128²", *image_pair(128, "exclude", radius=0.33), True),
+    ]
+    header = f"{'case':<25}{'N':>6}{'M':>6} {'fast med':>9}{'min':>7} {'GL med':>8}{'min':>7}{'speed-up':>9}" \
+             f"{'marg.err fast':>14}{'GL':>8}{'max|ΔT|':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, src, tgt, with_gl in cases:
+        t_fast, m_fast, r_fast = timed(SinkhornMatcher(solver="fast"), src, tgt, args.repeats)
+        if with_gl:
+            reps = max(1, args.repeats - 2) if len(src) > 10000 else args.repeats
+            t_gl, m_gl, r_gl = timed(SinkhornMatcher(solver="geomloss"), src, tgt, reps)
+            diff = float((r_fast.targets - r_gl.targets).abs().max())
+            gl = f" {t_gl:>8.3f}{m_gl:>7.3f}{t_gl / t_fast:>8.1f}x"
+            gl_err, d = f"{r_gl.info['marginal_error']:>8.4f}", f"{diff:>9.1e}"
+        else:
+            gl, gl_err, d = f" {'skipped':>8}{'':>7}{'':>9}", f"{'':>8}", f"{'':>9}"
+        print(f"{name:<25}{len(src):>6}{len(tgt):>6} {t_fast:>9.3f}{m_fast:>7.3f}{gl}"
+              f"{r_fast.info['marginal_error']:>14.4f}{gl_err}{d}", flush=True)
+
+    if args.explore:
+        print("\nexploration, 64² include (4096 vs 4096) and 128² include (16384 vs 16384), fast solver:")
+        print(f"{'variant':<44}{'64² s':>8}{'marg.err':>10}{'128² s':>9}{'marg.err':>10}"
+              f"{'max|ΔT| vs default 128²':>26}")
+        pairs = [image_pair(64, "include"), image_pair(128, "include")]
+        base128 = SinkhornMatcher().match(*pairs[1]).targets
+        variants = [
+            ("default (scaling 0.5, GeomLoss schedule)", dict()),
+            ("final_iters=10", dict(final_iters=10)),
+            ("final_iters=30", dict(final_iters=30)),
+            ("scaling=0.3 + final_iters=5", dict(scaling=0.3, final_iters=5)),
+            ("scaling=0.7", dict(scaling=0.7)),
+            ("max_points=4096", dict(max_points=4096)),
+            ("max_points=2048", dict(max_points=2048)),
+            ("block 4 MiB", dict(block_bytes=4 << 20)),
+            ("block 256 KiB", dict(block_bytes=256 << 10)),
+        ]
+        for label, kw in variants:
+            row = f"{label:<44}"
+            for k, (s, t) in enumerate(pairs):
+                sec, _, res = timed(SinkhornMatcher(**kw), s, t, max(1, args.repeats - 1))
+                row += f"{sec:>8.3f}{res.info['marginal_error']:>10.4f}" if k == 0 else \
+                    f"{sec:>9.3f}{res.info['marginal_error']:>10.4f}"
+            diff = float((res.targets - base128).abs().max())
+            print(row + f"{diff:>26.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
