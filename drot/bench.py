@@ -86,11 +86,16 @@ def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], thr
         {"method": r.method, "seed": r.seed, **h} for r in runs for h in r.result.history]))
     for r in runs:
         res = r.result
-        rows = [[res.initial_images[v], res.target_images[v], res.final_images[v]] for v in range(res.final_images.shape[0])]
+        # Small renders are enlarged (nearest neighbour) so that strips stay legible.
+        zoom = max(1, 128 // res.final_images.shape[2])
+        big = lambda img: img.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1)  # noqa: E731
+        rows = [[big(res.initial_images[v]), big(res.target_images[v]), big(res.final_images[v])]
+                for v in range(res.final_images.shape[0])]
         written.append(report.save_strip(out_dir / f"strip_{r.method}_seed{r.seed}.png", rows,
                                          ["start", "target", METHOD_LABELS.get(r.method, r.method)]))
         if animate and res.frames:
-            written.append(report.save_animation(out_dir / f"animation_{r.method}_seed{r.seed}.gif", res.frames, fps=12))
+            written.append(report.save_animation(out_dir / f"animation_{r.method}_seed{r.seed}.gif",
+                                                 [big(f) for f in res.frames], fps=12))
     curves = {f"{METHOD_LABELS.get(r.method, r.method)}/seed{r.seed}":
               ([h["iteration"] for h in r.result.history], [h["vertex_mae"] for h in r.result.history])
               for r in runs if r.result.vertex_mae is not None}

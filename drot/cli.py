@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--K", type=int, default=5, dest="match_interval", help="matching interval: rematch every K+1 iterations")
     p.add_argument("--hybrid-fraction", type=float, default=0.75, help="share of RGBXY iterations in the hybrid strategy")
     p.add_argument("--matcher", default="sinkhorn", choices=["sinkhorn", "bipartite", "identity"])
+    p.add_argument("--solver", default="auto", choices=["auto", "fast", "geomloss"],
+                   help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
+    p.add_argument("--max-points", type=int, default=None, help="cap on points per side of a matching (subsampling)")
     p.add_argument("--background", default="auto", choices=["auto", "exclude", "include"])
     p.add_argument("--threshold", type=float, default=None, help="success threshold on vertex MAE (default: the scene's)")
     p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>)")
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         threshold = args.threshold if args.threshold is not None else cfg.get("benchmark", {}).get("success_threshold", 0.01)
         settings = OptimizeSettings(
             iterations=args.iterations, lr=args.lr, lam=args.lam, blur=args.blur, match_interval=args.match_interval,
-            rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, background=args.background,
+            rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, sinkhorn_solver=args.solver,
+            max_points=args.max_points, background=args.background,
             device=args.device, backend=args.backend, progress=not args.no_progress, record_frames=args.frames)
     except (ValueError, FileNotFoundError) as exc:
         print(f"drot-bench: error: {exc}", file=sys.stderr)

@@ -47,6 +47,7 @@ class OptimizeSettings:
         scaling: ε-annealing factor of the Sinkhorn solver.
         match_interval: K — a new matching every K + 1 iterations, reused in between.
         matcher: ``"sinkhorn"``, ``"bipartite"`` or ``"identity"``.
+        sinkhorn_solver: ``"auto"``/``"fast"`` (drot's solver) or ``"geomloss"`` (GeomLoss, the reference).
         background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
             ``"include"`` (all pixels, paper §5.2.2, background pooled in ``background_pool``² blocks)
             or ``"auto"`` (exclude when the target has a foreground mask, else include).
@@ -70,6 +71,7 @@ class OptimizeSettings:
     scaling: float = 0.5
     match_interval: int = 5
     matcher: str = "sinkhorn"
+    sinkhorn_solver: str = "auto"
     background: str = "auto"
     background_pool: int = 4
     max_points: int | None = None
@@ -290,7 +292,8 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     if settings.strategy != "standard":
         kwargs: dict[str, Any] = {"lam": settings.lam}
         if settings.matcher == "sinkhorn":
-            kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points, seed=settings.seed)
+            kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points,
+                          seed=settings.seed, solver=settings.sinkhorn_solver)
         matcher = make_matcher(settings.matcher, **kwargs)
 
     def snapshot_images() -> torch.Tensor:
