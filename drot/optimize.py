@@ -332,10 +332,13 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
                 with torch.no_grad():
                     state = scene.evaluate(params, device)
                     frame = render(state, [view], scene.resolution, backend, antialias=False)
+                    target_empty = background == "exclude" and not bool(target_mask[view].any())
                     source, _ = image_points(frame.image[0], frame.mask[0], background=background,
-                                             pool=settings.background_pool) if frame.mask.any() else (None, None)
+                                             pool=settings.background_pool) \
+                        if frame.mask.any() and not target_empty else (None, None)
                 if source is None:
-                    # The object left the view entirely: nothing to pull; use a standard step instead.
+                    # The object is out of this view (in the render or in the target): no proxy to
+                    # pull or nothing to pull toward — take a standard step instead.
                     matched = None
                 else:
                     result = matcher.match(source, points_of_target(view))
