@@ -24,7 +24,7 @@ from .scene.loader import available_scenes, load_scene, scene_config
 from .schedule import STRATEGIES
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect.
-QUICK = {"iterations": 300, "seeds": 2, "resolution": 64}
+QUICK = {"iterations": 400, "seeds": 4, "resolution": 128}
 
 
 def build_parser() -> argparse.ArgumentParser:

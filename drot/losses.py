@@ -10,12 +10,7 @@ from __future__ import annotations
 
 import torch
 
-
-def check_lambda(lam: float) -> float:
-    lam = float(lam)
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"λ (lam), the colour-vs-position weight of the matching cost, must be in [0, 1], got {lam}")
-    return lam
+from .matching.base import check_lam
 
 
 def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.Tensor:
@@ -28,7 +23,7 @@ def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.
     """
     if rgbxy.shape != matched.shape or rgbxy.shape[-1] != 5:
         raise ValueError(f"rgbxy {tuple(rgbxy.shape)} and matched {tuple(matched.shape)} must both be [N, 5]")
-    lam = check_lambda(lam)
+    lam = check_lam(lam)
     if rgbxy.shape[0] == 0:
         return rgbxy.sum() * 0.0
     d2 = (rgbxy - matched.detach()).square()

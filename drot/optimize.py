@@ -24,8 +24,9 @@ import numpy as np
 import torch
 
 from . import metrics
-from .losses import check_lambda, image_l2_loss, rgbxy_loss
+from .losses import image_l2_loss, rgbxy_loss
 from .matching import image_points, make_matcher
+from .matching.base import check_lam
 from .proxies import point_proxies
 from .render.backend import get_backend
 from .render.renderer import render
@@ -91,7 +92,7 @@ class OptimizeSettings:
             raise ValueError(f"learning rate must be positive and finite, got {self.lr}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
-        check_lambda(self.lam)
+        check_lam(self.lam)
         if not isinstance(self.match_interval, int) or self.match_interval < 0:
             raise ValueError(f"match interval K must be an integer >= 0 (0 = match every iteration), got {self.match_interval!r}")
         if not self.blur > 0:
@@ -320,7 +321,8 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     if settings.progress:
         from tqdm.auto import tqdm
         progress = tqdm(total=settings.iterations, desc=f"{scene.name} {settings.strategy} seed {settings.seed}",
-                        leave=False, dynamic_ncols=True)
+                        leave=False, dynamic_ncols=True, mininterval=0.25,
+                        disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     t_start = time.perf_counter()
     for it in range(settings.iterations):
         matching_seconds = 0.0

@@ -89,7 +89,7 @@ def test_unknown_scene_in_cli(capsys):
 
 @pytest.mark.parametrize("lam", [-0.1, 1.5, math.nan])
 def test_lambda_outside_unit_interval(lam):
-    with pytest.raises(ValueError, match=r"λ .* must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"λ \(lam\) must be a number in \[0, 1\]"):
         drot.OptimizeSettings(lam=lam)
 
 
