@@ -28,7 +28,7 @@ QUICK = {"iterations": 400, "seeds": 4, "resolution": 128}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="drot-bench", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="drot-bench", description=__doc__.split("\n\n")[0].replace("``", ""),
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
     p.add_argument("--methods", default="hybrid,standard",

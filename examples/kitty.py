@@ -1,6 +1,6 @@
 """KITTY from a far start: DROT (RGBXY derivatives + optimal transport) vs per-pixel L2.
 
-    python examples/kitty.py            # ~10 s on a 2-core CPU
+    python examples/kitty.py            # ~15 s on a 2-core CPU
 
 The cat starts displaced by (0.8, 0.8, -0.8): in most views its pixels do not overlap the
 target's at all, so per-pixel L2 gradients cannot pull it back; DROT's point proxies are
@@ -16,7 +16,7 @@ import drot
 from drot import report
 
 out = Path(__file__).parent / "output"
-scene = drot.load_scene("kitty", resolution=64)
+scene = drot.load_scene("kitty", resolution=128)
 start = {"translation": torch.tensor([0.8, 0.8, -0.8])}
 
 results = {}
