@@ -203,6 +203,113 @@ def _target_images(target, scene: Scene) -> tuple[torch.Tensor, torch.Tensor | N
     return images.clamp(0, 1), mask
 
 
+@dataclasses.dataclass(frozen=True)
+class _Goal:
+    """The target, whatever form it was given in: images ``[V, H, W, 3]``, optional foreground mask
+    ``[V, H, W]``, and — when known — the target parameter values and world vertices."""
+
+    images: torch.Tensor
+    mask: torch.Tensor | None
+    params: dict[str, torch.Tensor] | None
+    vertices: torch.Tensor | None
+
+
+def _resolve_goal(scene: Scene, target, device: torch.device, backend) -> _Goal:
+    if target is None:
+        params = scene.target_values()
+    elif isinstance(target, Scene):
+        if target.num_views != scene.num_views or target.resolution != scene.resolution:
+            raise ValueError("a target scene must have the same number of views and resolution as the scene")
+        params = target.target_values()
+        if set(params) != {p.name for p in scene.parameters}:
+            raise ValueError(f"target scene parameters {sorted(params)} differ from the scene's "
+                             f"{sorted(p.name for p in scene.parameters)}")
+    elif isinstance(target, dict):
+        params = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in target.items()}
+        missing = {p.name for p in scene.parameters} - set(params)
+        if missing:
+            raise ValueError(f"target values missing for parameter(s) {sorted(missing)}")
+    else:
+        images, mask = _target_images(target, scene)
+        return _Goal(images.to(device), None if mask is None else mask.to(device), None, None)
+    _check_finite(params, "target")
+    for p in scene.parameters:
+        if tuple(params[p.name].shape) != tuple(p.target.shape):
+            raise ValueError(f"target value of {p.name!r} has shape {tuple(params[p.name].shape)}, "
+                             f"expected {tuple(p.target.shape)}")
+    params = {k: v.to(device) for k, v in params.items()}
+    with torch.no_grad():
+        state = scene.evaluate(params, device)
+        frame = render(state, list(range(scene.num_views)), scene.resolution, backend)
+    return _Goal(frame.image, frame.mask, params, state.vertices)
+
+
+def _start_values(scene: Scene, initial: dict[str, torch.Tensor] | None, seed: int) -> dict[str, torch.Tensor]:
+    start = scene.initial_values(seed)
+    for name, value in (initial or {}).items():
+        if name not in start:
+            raise ValueError(f"initial value given for unknown parameter {name!r}; scene parameters: {sorted(start)}")
+        value = torch.as_tensor(value, dtype=torch.float32)
+        if value.shape != start[name].shape:
+            raise ValueError(f"initial value of {name!r} has shape {tuple(value.shape)}, expected {tuple(start[name].shape)}")
+        start[name] = value
+    _check_finite(start, "initial")
+    return start
+
+
+class _RgbxyStep:
+    """RGBXY iterations: point proxies of one view matched to its target pixels, reused for K + 1 iterations."""
+
+    def __init__(self, scene: Scene, goal: _Goal, settings: OptimizeSettings, background: str, backend,
+                 rng: np.random.Generator) -> None:
+        self.scene, self.goal, self.settings, self.background = scene, goal, settings, background
+        self.backend, self.rng = backend, rng
+        kwargs: dict[str, Any] = {"lam": settings.lam}
+        if settings.matcher == "sinkhorn":
+            kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points,
+                          seed=settings.seed, solver=settings.sinkhorn_solver)
+        self.matcher = make_matcher(settings.matcher, **kwargs)
+        self.target_points: dict[int, Any] = {}
+        self.current = None  # (view, frozen rast, matched targets [N, 5]) of this matching period
+        self.last_match = -10 ** 9
+
+    def _target_points(self, view: int):
+        if view not in self.target_points:
+            mask = None if self.goal.mask is None else self.goal.mask[view]
+            self.target_points[view] = image_points(self.goal.images[view], mask, background=self.background,
+                                                    pool=self.settings.background_pool)[0]
+        return self.target_points[view]
+
+    def _rematch(self, params: dict[str, torch.Tensor], it: int) -> None:
+        view = int(self.rng.integers(self.scene.num_views))
+        self.current = None
+        if self.background == "exclude" and not bool(self.goal.mask[view].any()):
+            return  # the target object is outside this view: nothing to pull toward
+        with torch.no_grad():
+            frame = render(self.scene.evaluate(params), [view], self.scene.resolution, self.backend, antialias=False)
+        if not frame.mask.any():
+            return  # the object left this view: no proxy to pull
+        source, _ = image_points(frame.image[0], frame.mask[0], background=self.background,
+                                 pool=self.settings.background_pool)
+        matching = self.matcher.match(source, self._target_points(view))
+        # Foreground points come first, in the same row-major pixel order as the proxies.
+        self.current = (view, frame.rast.detach(), matching.targets[: int(frame.mask.sum())])
+        self.last_match = it
+
+    def loss(self, params: dict[str, torch.Tensor], it: int) -> tuple[torch.Tensor | None, float]:
+        """The OT loss of iteration ``it`` (None when no view can be matched) and the seconds spent matching."""
+        seconds = 0.0
+        if self.current is None or it - self.last_match > self.settings.match_interval:
+            t0 = time.perf_counter()
+            self._rematch(params, it)
+            seconds = time.perf_counter() - t0
+        if self.current is None:
+            return None, seconds
+        view, rast, matched = self.current
+        proxies = point_proxies(self.scene.evaluate(params), [view], rast, self.backend)
+        return rgbxy_loss(proxies.rgbxy, matched, self.settings.lam), seconds
+
+
 # ---------------------------------------------------------------------- the loop
 def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None, *,
              initial: dict[str, torch.Tensor] | None = None, **overrides) -> OptimizationResult:
@@ -229,93 +336,31 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     backend = get_backend(settings.backend, device)
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    H, W = scene.resolution
     all_views = list(range(scene.num_views))
 
-    # ---- the goal
-    target_params: dict[str, torch.Tensor] | None
-    if target is None:
-        target_params = scene.target_values()
-    elif isinstance(target, Scene):
-        if target.num_views != scene.num_views or target.resolution != scene.resolution:
-            raise ValueError("a target scene must have the same number of views and resolution as the scene")
-        target_params = target.target_values()
-        scene_names = {p.name for p in scene.parameters}
-        if set(target_params) != scene_names:
-            raise ValueError(f"target scene parameters {sorted(target_params)} differ from the scene's {sorted(scene_names)}")
-    elif isinstance(target, dict):
-        target_params = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in target.items()}
-        missing = {p.name for p in scene.parameters} - set(target_params)
-        if missing:
-            raise ValueError(f"target values missing for parameter(s) {sorted(missing)}")
-    else:
-        target_params = None
-    if target_params is not None:
-        _check_finite(target_params, "target")
-        for p in scene.parameters:
-            if tuple(target_params[p.name].shape) != tuple(p.target.shape):
-                raise ValueError(f"target value of {p.name!r} has shape {tuple(target_params[p.name].shape)}, "
-                                 f"expected {tuple(p.target.shape)}")
-        target_params = {k: v.to(device) for k, v in target_params.items()}
-        with torch.no_grad():
-            target_state = scene.evaluate(target_params, device)
-            target_frame = render(target_state, all_views, scene.resolution, backend)
-        target_images, target_mask = target_frame.image, target_frame.mask
-        target_vertices = target_state.vertices
-    else:
-        target_images, target_mask = _target_images(target, scene)
-        target_images = target_images.to(device)
-        target_mask = None if target_mask is None else target_mask.to(device)
-        target_vertices = None
-
+    goal = _resolve_goal(scene, target, device, backend)
     background = settings.background
     if background == "auto":
-        background = "exclude" if target_mask is not None else "include"
-    if background == "exclude" and target_mask is None:
+        background = "exclude" if goal.mask is not None else "include"
+    if background == "exclude" and goal.mask is None:
         # Without a mask the scenes' black background defines the foreground.
-        target_mask = target_images.amax(-1) > 1e-6
+        goal = dataclasses.replace(goal, mask=goal.images.amax(-1) > 1e-6)
 
-    # ---- the start
-    start = scene.initial_values(settings.seed)
-    for name, value in (initial or {}).items():
-        if name not in start:
-            raise ValueError(f"initial value given for unknown parameter {name!r}; scene parameters: {sorted(start)}")
-        value = torch.as_tensor(value, dtype=torch.float32)
-        if value.shape != start[name].shape:
-            raise ValueError(f"initial value of {name!r} has shape {tuple(value.shape)}, expected {tuple(start[name].shape)}")
-        start[name] = value
-    _check_finite(start, "initial")
+    start = _start_values(scene, initial, settings.seed)
     params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(True) for p in scene.parameters}
     optimizer = torch.optim.Adam(list(params.values()), lr=settings.lr, betas=(0.9, 0.999))
     lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_decay)
     schedule = GradientSchedule(settings.strategy, settings.iterations, settings.rgbxy_fraction, settings.seed)
-    matcher = None
-    if settings.strategy != "standard":
-        kwargs: dict[str, Any] = {"lam": settings.lam}
-        if settings.matcher == "sinkhorn":
-            kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points,
-                          seed=settings.seed, solver=settings.sinkhorn_solver)
-        matcher = make_matcher(settings.matcher, **kwargs)
+    rgbxy = _RgbxyStep(scene, goal, settings, background, backend, rng) if settings.strategy != "standard" else None
 
-    def snapshot_images() -> torch.Tensor:
+    def render_views(views: list[int]) -> torch.Tensor:
         with torch.no_grad():
-            return render(scene.evaluate(params, device), all_views, scene.resolution, backend).image
+            return render(scene.evaluate(params), views, scene.resolution, backend).image
 
-    initial_images = snapshot_images()
+    initial_images = render_views(all_views)
     frame_every = max(1, settings.iterations // settings.record_frames) if settings.record_frames else 0
     frames: list[torch.Tensor] = []
-    target_points: dict[int, Any] = {}
-
-    def points_of_target(view: int):
-        if view not in target_points:
-            mask = None if target_mask is None else target_mask[view]
-            target_points[view] = image_points(target_images[view], mask, background=background,
-                                               pool=settings.background_pool)[0]
-        return target_points[view]
-
     history: list[dict[str, Any]] = []
-    matched = None  # (view, frozen rast, matched targets [N, 5]) of the current matching period
-    last_match = -10 ** 9
     total_matching = 0.0
     progress = None
     if settings.progress:
@@ -325,58 +370,29 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
                         disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     t_start = time.perf_counter()
     for it in range(settings.iterations):
-        matching_seconds = 0.0
         optimizer.zero_grad(set_to_none=True)
-        if schedule.uses_rgbxy(it):
-            if matched is None or it - last_match > settings.match_interval:
-                t0 = time.perf_counter()
-                view = int(rng.integers(scene.num_views))
-                with torch.no_grad():
-                    state = scene.evaluate(params, device)
-                    frame = render(state, [view], scene.resolution, backend, antialias=False)
-                    target_empty = background == "exclude" and not bool(target_mask[view].any())
-                    source, _ = image_points(frame.image[0], frame.mask[0], background=background,
-                                             pool=settings.background_pool) \
-                        if frame.mask.any() and not target_empty else (None, None)
-                if source is None:
-                    # The object is out of this view (in the render or in the target): no proxy to
-                    # pull or nothing to pull toward — take a standard step instead.
-                    matched = None
-                else:
-                    result = matcher.match(source, points_of_target(view))
-                    n_fg = int(frame.mask.sum())
-                    matched = (view, frame.rast.detach(), result.targets[:n_fg])
-                    last_match = it
-                matching_seconds = time.perf_counter() - t0
-                total_matching += matching_seconds
-            if matched is not None:
-                view, rast, goal = matched
-                proxies = point_proxies(scene.evaluate(params, device), [view], rast, backend)
-                loss = rgbxy_loss(proxies.rgbxy, goal, settings.lam)
-                mode = "rgbxy"
-            else:
-                loss, mode = None, "standard"
-        else:
-            loss, mode = None, "standard"
-        if loss is None:
+        loss, matching_seconds = rgbxy.loss(params, it) if schedule.uses_rgbxy(it) else (None, 0.0)
+        mode = "rgbxy"
+        if loss is None:  # a standard iteration (or no view could be matched)
+            mode = "standard"
             view = int(rng.integers(scene.num_views))
-            image = render(scene.evaluate(params, device), [view], scene.resolution, backend).image[0]
-            loss = image_l2_loss(image, target_images[view])
+            image = render(scene.evaluate(params), [view], scene.resolution, backend).image[0]
+            loss = image_l2_loss(image, goal.images[view])
         loss.backward()
         optimizer.step()
         lr_now = optimizer.param_groups[0]["lr"]
         lr_schedule.step()
+        total_matching += matching_seconds
         record: dict[str, Any] = {"iteration": it, "mode": mode, "loss": float(loss.detach()), "lr": lr_now,
                                   "seconds": time.perf_counter() - t_start, "matching_seconds": matching_seconds,
                                   "vertex_mae": None}
-        if target_vertices is not None:
+        if goal.vertices is not None:
             with torch.no_grad():
-                record["vertex_mae"] = float((scene.evaluate(params, device).vertices - target_vertices).abs().mean())
+                record["vertex_mae"] = float((scene.world_vertices(params) - goal.vertices).abs().mean())
         history.append(record)
         if frame_every and (it % frame_every == 0 or it == settings.iterations - 1):
-            with torch.no_grad():
-                img = render(scene.evaluate(params, device), [settings.frame_view], scene.resolution, backend).image[0]
-            frames.append(torch.cat([img, target_images[settings.frame_view]], 1).clamp(0, 1).cpu())
+            img = render_views([settings.frame_view])[0]
+            frames.append(torch.cat([img, goal.images[settings.frame_view]], 1).clamp(0, 1).cpu())
         if progress is not None:
             progress.update(1)
             if record["vertex_mae"] is not None:
@@ -385,17 +401,15 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     if progress is not None:
         progress.close()
 
-    final_images = snapshot_images()
-    final = {k: v.detach().clone() for k, v in params.items()}
+    final_images = render_views(all_views)
     return OptimizationResult(
-        scene_name=scene.name, settings=settings, parameters=final,
+        scene_name=scene.name, settings=settings, parameters={k: v.detach().clone() for k, v in params.items()},
         initial_parameters={k: v.detach().clone() for k, v in start.items()},
-        target_parameters=None if target_params is None else {k: v.detach().clone() for k, v in target_params.items()},
+        target_parameters=None if goal.params is None else {k: v.detach().clone() for k, v in goal.params.items()},
         history=history, initial_images=initial_images.cpu(), final_images=final_images.cpu(),
-        target_images=target_images.cpu(),
-        vertex_mae=history[-1]["vertex_mae"],
-        psnr=metrics.psnr(final_images.clamp(0, 1), target_images.clamp(0, 1)),
-        ssim=metrics.ssim(final_images.clamp(0, 1), target_images.clamp(0, 1)),
+        target_images=goal.images.cpu(), vertex_mae=history[-1]["vertex_mae"],
+        psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
+        ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=settings.iterations / wall,
         matching_seconds=total_matching, frames=frames,
     )

@@ -136,24 +136,23 @@ class Scene:
     def with_resolution(self, resolution: int | tuple[int, int]) -> "Scene":
         return dataclasses.replace(self, resolution=resolution)
 
-    def evaluate(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> SceneState:
-        """World geometry, appearance and cameras for parameter ``values`` (name → tensor)."""
+    def _values(self, values: dict[str, torch.Tensor], device) -> tuple[dict, torch.dtype, torch.device]:
         unknown = set(values) - {p.name for p in self.parameters}
         if unknown:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)} for scene {self.name!r}")
         if device is None:
             device = next(iter(values.values())).device if values else torch.device("cpu")
-        mesh = self.mesh.to(device)
-        val = {p.name: values[p.name] if p.name in values else p.target.to(device) for p in self.parameters}
         by_kind: dict[str, list[tuple[Parameter, torch.Tensor]]] = {}
-        for p in self.parameters:
-            by_kind.setdefault(p.kind, []).append((p, val[p.name]))
-
         # Compute in the widest dtype of the values (float64 values give a float64 state, e.g. for gradient checks).
         dtype = torch.float32
-        for v in val.values():
+        for p in self.parameters:
+            v = values[p.name] if p.name in values else p.target.to(device)
             dtype = torch.promote_types(dtype, v.dtype)
-        verts = mesh.vertices.to(dtype)
+            by_kind.setdefault(p.kind, []).append((p, v))
+        return by_kind, dtype, torch.device(device)
+
+    def _vertices(self, by_kind: dict, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        verts = self.mesh.vertices.to(device=device, dtype=dtype)
         for _, off in by_kind.get("vertex_offsets", []):
             verts = verts + off
         for _, s in by_kind.get("scale", []):
@@ -163,6 +162,18 @@ class Scene:
             verts = verts @ axis_angle_matrix(rotvec).T
         for _, t in by_kind.get("translation", []):
             verts = verts + t
+        return verts
+
+    def world_vertices(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:
+        """World-space vertices ``[V, 3]`` for parameter ``values`` (geometry only: cheap)."""
+        by_kind, dtype, device = self._values(values, device)
+        return self._vertices(by_kind, dtype, device)
+
+    def evaluate(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> SceneState:
+        """World geometry, appearance and cameras for parameter ``values`` (name → tensor)."""
+        by_kind, dtype, device = self._values(values, device)
+        mesh = self.mesh.to(device)
+        verts = self._vertices(by_kind, dtype, device)
 
         eye_shift = sum((t for _, t in by_kind.get("camera_eye", [])), torch.zeros(3, device=device, dtype=dtype))
         target_shift = sum((t for _, t in by_kind.get("camera_target", [])), torch.zeros(3, device=device, dtype=dtype))
