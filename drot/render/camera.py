@@ -16,7 +16,7 @@ def look_at(eye: torch.Tensor, target: torch.Tensor, up: torch.Tensor) -> torch.
     forward = target - eye
     forward = forward / forward.norm().clamp_min(1e-12)
     right = torch.linalg.cross(forward, up)
-    if float(right.norm()) < 1e-8:
+    if float(right.detach().norm()) < 1e-8:
         raise ValueError("camera up vector is parallel to the viewing direction")
     right = right / right.norm()
     true_up = torch.linalg.cross(right, forward)
