@@ -123,7 +123,7 @@ class OptimizationResult:
         vertex_mae: final mean absolute vertex error (None without target parameters).
         psnr, ssim: final image metrics over all views.
         wall_seconds: total optimisation time; ``iterations_per_second`` likewise.
-        frames: animation frames ``[H, W, 3]`` (start | target side by side), possibly empty.
+        frames: animation frames ``[H, 2W + 2, 3]`` (current render | target, side by side), possibly empty.
     """
 
     scene_name: str
@@ -392,7 +392,8 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         history.append(record)
         if frame_every and (it % frame_every == 0 or it == settings.iterations - 1):
             img = render_views([settings.frame_view])[0]
-            frames.append(torch.cat([img, goal.images[settings.frame_view]], 1).clamp(0, 1).cpu())
+            divider = torch.full_like(img[:, :2], 0.5)  # grey bar between the current render and the target
+            frames.append(torch.cat([img, divider, goal.images[settings.frame_view]], 1).clamp(0, 1).cpu())
         if progress is not None:
             progress.update(1)
             if record["vertex_mae"] is not None:
