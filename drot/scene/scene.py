@@ -119,12 +119,6 @@ class Scene:
     def num_views(self) -> int:
         return len(self.cameras)
 
-    def parameter(self, name: str) -> Parameter:
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise KeyError(f"scene {self.name!r} has no parameter {name!r}")
-
     def target_values(self) -> dict[str, torch.Tensor]:
         return {p.name: p.target.clone() for p in self.parameters}
 
@@ -132,9 +126,6 @@ class Scene:
         """Start values for ``seed`` (fixed ones as declared, random ones drawn reproducibly)."""
         gen = torch.Generator().manual_seed(int(seed))
         return {p.name: p.sample_initial(gen) for p in self.parameters}
-
-    def with_resolution(self, resolution: int | tuple[int, int]) -> "Scene":
-        return dataclasses.replace(self, resolution=resolution)
 
     def _values(self, values: dict[str, torch.Tensor], device) -> tuple[dict, torch.dtype, torch.device]:
         unknown = set(values) - {p.name for p in self.parameters}
