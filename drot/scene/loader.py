@@ -21,7 +21,8 @@ Format (see ``scenes/kitty.toml`` for a complete, commented example)::
     success_threshold = 0.01              # vertex MAE at or below which a run counts as converged
 
 Search order for a name: an existing file path, each folder of ``$DROT_SCENE_PATH`` (``:``-separated),
-the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot.
+the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot
+(the source checkout's, or ``<prefix>/share/drot/scenes`` for a regular install).
 """
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ PROCEDURAL = {
 def scene_dirs() -> list[Path]:
     dirs = [Path(p) for p in os.environ.get("DROT_SCENE_PATH", "").split(os.pathsep) if p]
     dirs.append(Path.cwd() / "scenes")
-    dirs.append(Path(__file__).resolve().parents[2] / "scenes")
+    dirs.append(Path(__file__).resolve().parents[2] / "scenes")  # a source checkout (editable install)
+    dirs.append(Path(sys.prefix) / "share" / "drot" / "scenes")  # a regular install
     seen, out = set(), []
     for d in dirs:
         r = d.resolve()
