@@ -388,7 +388,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
                                   "vertex_mae": None}
         if goal.vertices is not None:
             with torch.no_grad():
-                record["vertex_mae"] = float((scene.world_vertices(params) - goal.vertices).abs().mean())
+                record["vertex_mae"] = metrics.vertex_mae(scene.world_vertices(params), goal.vertices)
         history.append(record)
         if frame_every and (it % frame_every == 0 or it == settings.iterations - 1):
             img = render_views([settings.frame_view])[0]
