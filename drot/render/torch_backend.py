@@ -46,6 +46,19 @@ def _screen_xy(pos: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return (ndc + 1) * 0.5 * scale - 0.5
 
 
+def _signed_area(corners: torch.Tensor) -> torch.Tensor:
+    """Twice the signed area of triangles ``[..., 3, 2]`` (positive when counter-clockwise)."""
+    e1 = corners[..., 1, :] - corners[..., 0, :]
+    e2 = corners[..., 2, :] - corners[..., 0, :]
+    return e1[..., 0] * e2[..., 1] - e2[..., 0] * e1[..., 1]
+
+
+def _edge_function(start: torch.Tensor, end: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+    """Signed side of ``point`` relative to the directed edge ``start → end`` (all ``[..., 2]``)."""
+    d = end - start
+    return d[..., 0] * (point[..., 1] - start[..., 1]) - d[..., 1] * (point[..., 0] - start[..., 0])
+
+
 def _zbuffer(pos: torch.Tensor, tri: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Front-most triangle id per pixel (-1 for background) of one view; ``pos`` is ``[V, 4]``."""
     dev = pos.device
@@ -58,7 +71,7 @@ def _zbuffer(pos: torch.Tensor, tri: torch.Tensor, height: int, width: int) -> t
     x0, y0 = xy[:, 0, 0], xy[:, 0, 1]
     x1, y1 = xy[:, 1, 0], xy[:, 1, 1]
     x2, y2 = xy[:, 2, 0], xy[:, 2, 1]
-    area = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    area = _signed_area(xy)
     keep &= area.abs() > 1e-12
     keep &= ~((z < -1).all(dim=1) | (z > 1).all(dim=1))
     xmin = torch.ceil(xy[..., 0].amin(1)).clamp(min=0)
@@ -115,7 +128,7 @@ def _barycentrics(pos: torch.Tensor, tri: torch.Tensor, batch: torch.Tensor, tri
     d0 = xy[:, 0] - torch.stack([px, py], 1)
     d1 = xy[:, 1] - torch.stack([px, py], 1)
     d2 = xy[:, 2] - torch.stack([px, py], 1)
-    area = (xy[:, 1, 0] - xy[:, 0, 0]) * (xy[:, 2, 1] - xy[:, 0, 1]) - (xy[:, 2, 0] - xy[:, 0, 0]) * (xy[:, 1, 1] - xy[:, 0, 1])
+    area = _signed_area(xy)
     s0 = (d1[:, 0] * d2[:, 1] - d2[:, 0] * d1[:, 1]) / area
     s1 = (d2[:, 0] * d0[:, 1] - d0[:, 0] * d2[:, 1]) / area
     s2 = 1 - s0 - s1
@@ -244,40 +257,27 @@ class TorchBackend(RasterBackend):
         cp, co = centre(p), centre(o)
         screen = _screen_xy(pos, height, width)  # [B, V, 2], differentiable
         with torch.no_grad():
+            facing = torch.sign(_signed_area(screen.detach()[:, tri]))  # [B, F]: +1 front-, -1 back-facing
+            orient = facing[view, face][:, None]
             corners = screen[view[:, None], tri[face]]  # [N, 3, 2]
-            e_start = corners
-            e_end = corners.roll(-1, dims=1)
-            d = e_end - e_start
-            area = (corners[:, 1, 0] - corners[:, 0, 0]) * (corners[:, 2, 1] - corners[:, 0, 1]) - \
-                (corners[:, 2, 0] - corners[:, 0, 0]) * (corners[:, 1, 1] - corners[:, 0, 1])
-            orient = torch.sign(area)[:, None]
-            ep = orient * (d[..., 0] * (cp[:, None, 1] - e_start[..., 1]) - d[..., 1] * (cp[:, None, 0] - e_start[..., 0]))
-            eo = orient * (d[..., 0] * (co[:, None, 1] - e_start[..., 1]) - d[..., 1] * (co[:, None, 0] - e_start[..., 0]))
+            ends = corners.roll(-1, dims=1)
+            ep = orient * _edge_function(corners, ends, cp[:, None])
+            eo = orient * _edge_function(corners, ends, co[:, None])
             crossing = eo < 0
             alpha_all = torch.where(crossing, ep / (ep - eo).clamp_min(1e-20), torch.full_like(ep, 2.0))
             alpha_min, edge = alpha_all.min(1)
             has_edge = alpha_min <= 1.0
             # Silhouette edge: on the mesh boundary, or between a front- and a back-facing triangle.
             nb = _face_neighbours(tri, pos.shape[1])[face, edge]
-            all_corners = screen.detach()[:, tri]  # [B, F, 3, 2]
-            facing = torch.sign((all_corners[..., 1, 0] - all_corners[..., 0, 0]) * (all_corners[..., 2, 1] - all_corners[..., 0, 1])
-                                - (all_corners[..., 2, 0] - all_corners[..., 0, 0]) * (all_corners[..., 1, 1] - all_corners[..., 0, 1]))
-            nb_facing = facing[view, nb.clamp_min(0)]
-            silhouette = (nb < 0) | (nb_facing != orient[:, 0])
+            silhouette = (nb < 0) | (facing[view, nb.clamp_min(0)] != orient[:, 0])
             keep = (has_edge & silhouette).nonzero().squeeze(1)
         if keep.numel() == 0:
             return color
         p, o, face, view, edge, cp, co = p[keep], o[keep], face[keep], view[keep], edge[keep], cp[keep], co[keep]
         vi = tri[face, edge]
         vj = tri[face, (edge + 1) % 3]
-        s = screen[view, vi]
-        e = screen[view, vj]
-        d = e - s
-
-        def edge_fn(c: torch.Tensor) -> torch.Tensor:
-            return d[:, 0] * (c[:, 1] - s[:, 1]) - d[:, 1] * (c[:, 0] - s[:, 0])
-
-        fp, fo = edge_fn(cp), edge_fn(co)
+        start, end = screen[view, vi], screen[view, vj]  # differentiable edge end points
+        fp, fo = _edge_function(start, end, cp), _edge_function(start, end, co)
         alpha = (fp / (fp - fo)).clamp(0, 1)[:, None]  # where the edge crosses p→o, differentiable
         col_p, col_o = flat_color[p], flat_color[o]
         inside_p = (alpha < 0.5).to(color.dtype)
