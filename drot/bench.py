@@ -38,11 +38,16 @@ def run_benchmark(scene: Scene, methods: Sequence[str], seeds: Sequence[int], se
     return runs
 
 
+SUMMARY_COLUMNS = ("seed", "vertex_mae", "psnr", "ssim", "it_per_s", "wall_s", "matching_s")
+
+
 def summary_rows(runs: Sequence[BenchmarkRun]) -> list[dict[str, Any]]:
-    return [{"method": METHOD_LABELS.get(r.method, r.method), "seed": r.seed,
-             "vertex_mae": r.result.vertex_mae, "psnr": r.result.psnr, "ssim": r.result.ssim,
-             "it_per_s": r.result.iterations_per_second, "wall_s": r.result.wall_seconds,
-             "matching_s": r.result.matching_seconds} for r in runs]
+    """One row per run (the scalar figures of :meth:`OptimizationResult.summary`), labelled by method."""
+    rows = []
+    for r in runs:
+        figures = r.result.summary()
+        rows.append({"method": METHOD_LABELS.get(r.method, r.method), **{k: figures[k] for k in SUMMARY_COLUMNS}})
+    return rows
 
 
 def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float) -> list[dict[str, Any]]:

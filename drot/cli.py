@@ -20,7 +20,7 @@ import torch
 from . import report
 from .bench import METHOD_LABELS, TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, run_benchmark, summary_rows, write_results
 from .optimize import OptimizeSettings
-from .scene.loader import available_scenes, load_scene, scene_config
+from .scene.loader import available_scenes, scene_config, scene_from_config
 from .schedule import STRATEGIES
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect.
@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--resolution must be at least 8, got {args.resolution}")
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available (this torch build or machine has no GPU)")
-        cfg, _ = scene_config(args.scene)
-        scene = load_scene(args.scene, resolution=args.resolution)
+        cfg, path = scene_config(args.scene)
+        scene = scene_from_config(cfg, path, resolution=args.resolution)
         threshold = args.threshold if args.threshold is not None else cfg.get("benchmark", {}).get("success_threshold", 0.01)
         settings = OptimizeSettings(
             iterations=args.iterations, lr=args.lr, lam=args.lam, blur=args.blur, match_interval=args.match_interval,

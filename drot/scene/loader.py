@@ -141,7 +141,11 @@ def _views(cfg: dict, where: str) -> list[Camera]:
 
 def load_scene(name: str | os.PathLike, resolution: int | None = None) -> Scene:
     """Build the :class:`Scene` described by a scene file (by name or path)."""
-    cfg, path = scene_config(name)
+    return scene_from_config(*scene_config(name), resolution=resolution)
+
+
+def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = None) -> Scene:
+    """Build the :class:`Scene` of an already parsed scene file (``path`` resolves relative mesh files)."""
     where = f"scene file {path}"
     mesh = _mesh(_require(cfg, "mesh", where), path)
     params = []
