@@ -9,16 +9,20 @@ Eq. 7–10, §5.2.1): when the scene parameters change, the *same* surface point
 
 while no gradient flows through ``w`` (∂w/∂θ = 0). Together they are the 5-D RGBXY derivatives.
 
-:func:`freeze_surface_points` is the pure-PyTorch reference of the barycentric-freezing op: from a
-rasterization (which may be several iterations old — the proxies are reused between matchings)
-and the *current* clip positions and vertex attributes, it returns every covered pixel's screen
-XY and interpolated attributes, differentiable in positions and attributes only.
+:func:`freeze_surface_points` is the barycentric-freezing op: from a rasterization (which may be
+several iterations old — the proxies are reused between matchings) and the *current* clip positions
+and vertex attributes, it returns every covered pixel's screen XY and interpolated attributes,
+differentiable in positions and attributes only. It runs the compiled ``drot._C`` op (C++ / CUDA,
+:mod:`drot.extension`) when built, else :func:`freeze_surface_points_reference`, the pure-PyTorch
+reference with the same values and gradients.
 """
 from __future__ import annotations
 
 import dataclasses
 
 import torch
+
+from . import extension
 
 from .render.backend import RasterBackend
 from .render.renderer import shade_attributes, surface_attributes
@@ -46,20 +50,81 @@ class PointProxies:
         return torch.cat([self.rgb, self.xy], 1)
 
 
-def freeze_surface_points(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor,
-                          attrs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+IMPLEMENTATIONS = ("auto", "op", "reference")
+
+
+def freeze_surface_points(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor, attrs: torch.Tensor, *,
+                          implementation: str = "auto", deterministic: bool | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Screen XY and interpolated attributes of every covered pixel's surface point, barycentrics frozen.
 
     Args:
-        rast: float ``[B, H, W, 4]`` rasterization (bottom row first, backend convention); it is
-            treated as a constant (detached).
+        rast: float ``[B, H, W, 4]`` rasterization (bottom row first, backend convention); treated as
+            a constant.
         tri: int ``[F, 3]``.
-        clip: float ``[B, V, 4]`` current clip-space positions (differentiable).
-        attrs: float ``[V, C]`` current vertex attributes (differentiable).
+        clip: float32/float64 ``[B, V, 4]`` current clip-space positions (differentiable).
+        attrs: ``[V, C]`` current vertex attributes, clip's dtype (differentiable).
+        implementation: ``"op"`` (compiled ``drot._C``; error if not built for this device),
+            ``"reference"`` (PyTorch), or ``"auto"`` (the op when built for the device, else the
+            reference, saying so once).
+        deterministic: bit-reproducible backward on CUDA (sort-based instead of atomic scatter);
+            default: ``torch.are_deterministic_algorithms_enabled()``. CPU is always deterministic.
 
     Returns:
-        ``pixel_index`` int64 ``[N]`` (flat, top row first), ``xy`` ``[N, 2]`` in [0, 1]² (y down),
-        ``values`` ``[N, C]``.
+        ``pixel_index`` int64 ``[N]`` (flat over ``[B, H, W]``, top row first, row-major),
+        ``xy`` ``[N, 2]`` in [0, 1]² (x right, y down), ``values`` ``[N, C]``. All on clip's device.
+    """
+    if implementation not in IMPLEMENTATIONS:
+        raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+    use_op = implementation == "op" or (implementation == "auto" and extension.op_supports(clip.device))
+    if implementation == "auto" and not use_op:
+        extension.warn_fallback(clip.device.type)
+    if not use_op:
+        return freeze_surface_points_reference(rast, tri, clip, attrs)
+    if not extension.op_supports(clip.device):
+        status = extension.extension_status()
+        raise RuntimeError(f"implementation='op' on {clip.device}: " +
+                           (status.reason if not status.available else "drot._C was built without CUDA kernels "
+                            f"(rebuild on a CUDA machine with `{extension.BUILD_COMMAND} --cuda on`)"))
+    if deterministic is None:
+        deterministic = torch.are_deterministic_algorithms_enabled()
+    return _FreezeSurfacePoints.apply(rast, tri, clip, attrs, bool(deterministic))
+
+
+class _FreezeSurfacePoints(torch.autograd.Function):
+    """Thin autograd wrapper of ``torch.ops.drot.freeze_surface_points`` (no gradient to rast or tri)."""
+
+    @staticmethod
+    def forward(ctx, rast, tri, clip, attrs, deterministic):
+        rast = rast.detach()
+        pixel_index, xy, values = torch.ops.drot.freeze_surface_points(rast, tri, clip, attrs)
+        ctx.save_for_backward(pixel_index, rast, tri, clip)
+        ctx.num_vertices, ctx.channels, ctx.deterministic = attrs.shape[0], attrs.shape[1], deterministic
+        # Outputs that no differentiable input reaches stay outside the graph, as in the reference.
+        ctx.mark_non_differentiable(pixel_index, *([] if ctx.needs_input_grad[2] else [xy]),
+                                    *([] if ctx.needs_input_grad[3] else [values]))
+        return pixel_index, xy, values
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, _grad_index, grad_xy, grad_values):
+        pixel_index, rast, tri, clip = ctx.saved_tensors
+        n = pixel_index.shape[0]
+        if grad_xy is None:
+            grad_xy = clip.new_zeros(n, 2)
+        if grad_values is None:
+            grad_values = clip.new_zeros(n, ctx.channels)
+        grad_clip, grad_attrs = torch.ops.drot.freeze_surface_points_backward(
+            grad_xy, grad_values, pixel_index, rast, tri, clip, ctx.num_vertices, ctx.deterministic)
+        return None, None, grad_clip, grad_attrs, None
+
+
+def freeze_surface_points_reference(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor,
+                                    attrs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pure-PyTorch reference of :func:`freeze_surface_points` (same arguments and results).
+
+    Autograd differentiates it; the barycentrics are read from the detached ``rast``, so they are
+    constants.
     """
     if rast.ndim != 4 or rast.shape[-1] != 4:
         raise ValueError(f"rast must be [B, H, W, 4], got shape {tuple(rast.shape)}")
@@ -81,11 +146,15 @@ def freeze_surface_points(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Ten
 
 
 def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torch.Tensor,
-                  backend: RasterBackend) -> PointProxies:
-    """Point proxies of the pixels covered in ``rast`` (rendered from ``views``), at the current ``state``."""
+                  backend: RasterBackend, implementation: str = "auto") -> PointProxies:
+    """Point proxies of the pixels covered in ``rast`` (rendered from ``views``), at the current ``state``.
+
+    ``implementation`` chooses the frozen-barycentrics op (see :func:`freeze_surface_points`).
+    """
     views = torch.as_tensor(views, dtype=torch.long, device=state.vertices.device).reshape(-1)
     clip = state.clip_positions(views)
-    pixel_index, xy, attrs = freeze_surface_points(rast, state.faces, clip, surface_attributes(state))
+    pixel_index, xy, attrs = freeze_surface_points(rast, state.faces, clip, surface_attributes(state),
+                                                   implementation=implementation)
     height, width = rast.shape[1:3]
     view = views[pixel_index // (height * width)]
     rgb = shade_attributes(state, backend, attrs, state.eyes[view], state.lights[view])

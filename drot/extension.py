@@ -1,0 +1,56 @@
+"""drot's compiled extension ``drot._C``: find it, load it once, say once when it is missing.
+
+``drot._C`` registers ``torch.ops.drot.freeze_surface_points`` (and its backward), the C++ / CUDA
+version of :func:`drot.proxies.freeze_surface_points_reference`. It is optional: without it drot
+runs the PyTorch reference, which computes the same values and gradients. Build it with
+``python3 -m drot.build_extension`` (CMake, against the installed torch).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import warnings
+
+import torch
+
+BUILD_COMMAND = "python3 -m drot.build_extension"
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtensionStatus:
+    """Whether ``drot._C`` loaded (``available``), with CUDA kernels (``with_cuda``), or why not (``reason``)."""
+
+    available: bool
+    with_cuda: bool
+    reason: str
+
+
+@functools.lru_cache(maxsize=None)
+def extension_status() -> ExtensionStatus:
+    """Import ``drot._C`` (once) and report the outcome; never raises."""
+    try:
+        module = importlib.import_module("drot._C")
+    except ImportError as exc:
+        missing = isinstance(exc, ModuleNotFoundError) and exc.name == "drot._C"
+        reason = (f"drot._C is not built (build it with `{BUILD_COMMAND}`)" if missing else
+                  f"drot._C failed to load ({exc}); rebuild it against this torch with `{BUILD_COMMAND}`")
+        return ExtensionStatus(False, False, reason)
+    if not hasattr(torch.ops.drot, "freeze_surface_points"):  # pragma: no cover - a broken build
+        return ExtensionStatus(False, False, "drot._C loaded but registered no operator; rebuild it")
+    return ExtensionStatus(True, bool(getattr(module, "with_cuda", 0)), "ok")
+
+
+def op_supports(device: torch.device) -> bool:
+    """True when the compiled op has kernels for ``device`` (CPU always, CUDA if compiled with CUDA)."""
+    status = extension_status()
+    return status.available and (device.type == "cpu" or (device.type == "cuda" and status.with_cuda))
+
+
+@functools.lru_cache(maxsize=None)
+def warn_fallback(device_type: str) -> None:
+    """Say once per device type that the PyTorch reference replaces the compiled op, and why."""
+    status = extension_status()
+    reason = status.reason if not status.available else "drot._C was compiled without CUDA kernels"
+    warnings.warn(f"drot: point proxies use the PyTorch reference on {device_type}: {reason}",
+                  RuntimeWarning, stacklevel=3)
