@@ -14,7 +14,7 @@ transport, bipartite, identity), ``drot.losses``, ``drot.schedule`` (hybrid grad
 ``drot.report`` (result folders), ``drot.cli`` (``drot-bench``).
 """
 from .optimize import OptimizationResult, OptimizeSettings, optimize
-from .render import torch_backend as _torch_backend  # noqa: F401  (registers the "torch" backend)
+from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
 from .render.renderer import Frame, render

@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import functools
+import sys
 from typing import Callable
 
 import torch
@@ -61,6 +62,18 @@ class RasterBackend(abc.ABC):
         """
 
 
+def check_raster_inputs(pos: torch.Tensor, tri: torch.Tensor) -> None:
+    """Refuse positions / triangles that no backend can rasterize, with a message saying what is wrong."""
+    if pos.ndim != 3 or pos.shape[-1] != 4:
+        raise ValueError(f"pos must be clip-space positions [B, V, 4], got shape {tuple(pos.shape)}")
+    if tri.ndim != 2 or tri.shape[-1] != 3:
+        raise ValueError(f"tri must be [F, 3] vertex indices, got shape {tuple(tri.shape)}")
+    if tri.dtype not in (torch.int32, torch.int64):
+        raise ValueError(f"tri must be an integer tensor, got {tri.dtype}")
+    if pos.device != tri.device:
+        raise ValueError(f"pos is on {pos.device} but tri is on {tri.device}")
+
+
 @dataclasses.dataclass(frozen=True)
 class BackendStatus:
     name: str
@@ -81,37 +94,49 @@ def register_backend(name: str, factory: Callable[[torch.device], RasterBackend]
 
 
 @functools.lru_cache(maxsize=None)
-def _construct(name: str, device: str) -> RasterBackend:
-    return _FACTORIES[name](torch.device(device))
+def _probe(name: str, device: str) -> tuple[RasterBackend | None, str]:
+    """Construct ``name`` on ``device`` once: ``(backend, "ok")`` or ``(None, one-line reason)``."""
+    try:
+        return _FACTORIES[name](torch.device(device)), "ok"
+    except Exception as exc:  # a probe must never crash the caller
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return None, f"{type(exc).__name__}: {reason}"
+
+
+@functools.lru_cache(maxsize=None)
+def _say_skipped(name: str, device: str, reason: str) -> None:
+    """Tell once (stderr) why a preferred backend is not used on an accelerator (never said for the CPU)."""
+    print(f"drot: {name} backend not used on {device}: {reason}", file=sys.stderr)
 
 
 def backend_status(device: torch.device | str = "cpu") -> list[BackendStatus]:
     """Probe every registered backend on ``device`` (by constructing it) and say why any is unusable."""
-    out = []
-    for name in _FACTORIES:
-        try:
-            _construct(name, str(torch.device(device)))
-            out.append(BackendStatus(name, True, "ok"))
-        except Exception as exc:  # a probe must never crash the caller
-            out.append(BackendStatus(name, False, f"{type(exc).__name__}: {exc}"))
-    return out
+    device = str(torch.device(device))
+    return [BackendStatus(name, _probe(name, device)[0] is not None, _probe(name, device)[1]) for name in _FACTORIES]
 
 
 def get_backend(name: str = "auto", device: torch.device | str = "cpu") -> RasterBackend:
-    """Return a constructed backend.
+    """Return a constructed backend (constructed once per name and device, then shared).
 
     ``"auto"`` takes the first backend in priority order that constructs on ``device``
-    (nvdiffrast on CUDA when installed, else the pure-PyTorch backend).
+    (nvdiffrast on CUDA when installed and working, else the pure-PyTorch backend); on a CUDA
+    device it says once, in one line, why a preferred backend was skipped.
     """
     device = str(torch.device(device))
     if name == "auto":
         reasons = []
         for candidate in _AUTO_ORDER:
-            try:
-                return _construct(candidate, device)
-            except Exception as exc:
-                reasons.append(f"{candidate}: {exc}")
-        raise RuntimeError("no rendering backend works on " + device + ": " + "; ".join(reasons))
+            backend, reason = _probe(candidate, device)
+            if backend is not None:
+                if torch.device(device).type != "cpu":
+                    for skipped, why in reasons:
+                        _say_skipped(skipped, device, why)
+                return backend
+            reasons.append((candidate, reason))
+        raise RuntimeError(f"no rendering backend works on {device}: " + "; ".join(f"{n}: {r}" for n, r in reasons))
     if name not in _FACTORIES:
         raise ValueError(f"unknown rendering backend {name!r}; available: {sorted(_FACTORIES)}")
-    return _construct(name, device)
+    backend, reason = _probe(name, device)
+    if backend is None:
+        raise RuntimeError(f"the {name} backend does not work on {device}: {reason}")
+    return backend

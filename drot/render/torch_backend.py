@@ -19,23 +19,12 @@ from __future__ import annotations
 
 import torch
 
-from .backend import RasterBackend, register_backend
+from .backend import RasterBackend, check_raster_inputs as _check_inputs, register_backend
 
 _KEY_NONE = torch.iinfo(torch.int64).max
 _DEPTH_LEVELS = 2 ** 30
 # Bound on (triangle, candidate pixel) pairs evaluated at once, to bound memory on big triangles.
 _CHUNK = 1 << 22
-
-
-def _check_inputs(pos: torch.Tensor, tri: torch.Tensor) -> None:
-    if pos.ndim != 3 or pos.shape[-1] != 4:
-        raise ValueError(f"pos must be clip-space positions [B, V, 4], got shape {tuple(pos.shape)}")
-    if tri.ndim != 2 or tri.shape[-1] != 3:
-        raise ValueError(f"tri must be [F, 3] vertex indices, got shape {tuple(tri.shape)}")
-    if tri.dtype not in (torch.int32, torch.int64):
-        raise ValueError(f"tri must be an integer tensor, got {tri.dtype}")
-    if pos.device != tri.device:
-        raise ValueError(f"pos is on {pos.device} but tri is on {tri.device}")
 
 
 def _screen_xy(pos: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -219,8 +208,8 @@ class TorchBackend(RasterBackend):
         covered = (flat[:, 3] > 0).nonzero().squeeze(1)
         tri_id = flat[covered, 3].long() - 1
         faces = tri.long()[tri_id]
-        if attr.ndim == 2:
-            corners = attr[faces]
+        if attr.ndim == 2 or attr.shape[0] == 1:  # [V, C], or [1, V, C] broadcast along the batch (as nvdiffrast)
+            corners = attr.reshape(attr.shape[-2:])[faces]
         else:
             corners = attr[(covered // (height * width))[:, None], faces]
         u, v = flat[covered, 0:1], flat[covered, 1:2]
