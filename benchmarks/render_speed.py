@@ -9,8 +9,6 @@ point proxies of one view (frozen barycentrics, shading) forward + backward of t
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
@@ -20,20 +18,7 @@ from drot.losses import image_l2_loss, rgbxy_loss
 from drot.proxies import point_proxies
 from drot.render.backend import get_backend
 from drot.render.renderer import render
-
-
-def timed(fn, repeats: int, device: str) -> float:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeats):
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t)
-    return 1000 * statistics.median(out)
+from timing import timed
 
 
 def main() -> None:

@@ -36,3 +36,11 @@ def test_drot_bench_rejects_bad_flags(capsys):
     assert "λ (lam) must be a number in [0, 1]" in capsys.readouterr().err
     assert main(["--K", "-1", "--no-progress"]) == 2
     assert main(["--iterations", "0", "--no-progress"]) == 2
+
+
+def test_cuda_defaults_are_the_papers_full_protocol():
+    from drot.cli import FULL, QUICK, apply_protocol_defaults, build_parser
+    on_gpu = apply_protocol_defaults(build_parser().parse_args(["--device", "cuda"]))
+    assert (on_gpu.iterations, on_gpu.seeds, on_gpu.resolution) == (1000, 10, 128) == tuple(FULL.values())
+    on_cpu = apply_protocol_defaults(build_parser().parse_args(["--seeds", "2"]))
+    assert (on_cpu.iterations, on_cpu.seeds, on_cpu.resolution) == (QUICK["iterations"], 2, QUICK["resolution"])
