@@ -1,4 +1,4 @@
-"""Perspective look-at cameras (OpenGL conventions: the camera looks down -z, clip z/w in [-1, 1]).
+"""Perspective (or orthographic) look-at cameras (OpenGL conventions: the camera looks down -z, clip z/w in [-1, 1]).
 
 The matrix builders are differentiable in every tensor argument, so a camera pose can itself be
 an optimised parameter.
@@ -43,14 +43,30 @@ def perspective(fov_y_deg: float, aspect: float, near: float, far: float, dtype=
     return m
 
 
+def orthographic(half_height: float, aspect: float, near: float, far: float, dtype=torch.float32, device=None) -> torch.Tensor:
+    """OpenGL orthographic projection ``[4, 4]`` of a view volume ``2 half_height`` tall (w stays 1)."""
+    if not half_height > 0:
+        raise ValueError(f"orthographic half height must be > 0, got {half_height}")
+    if not near < far:
+        raise ValueError(f"need near < far, got near={near}, far={far}")
+    m = torch.zeros(4, 4, dtype=dtype, device=device)
+    m[0, 0] = 1.0 / (half_height * aspect)
+    m[1, 1] = 1.0 / half_height
+    m[2, 2] = -2.0 / (far - near)
+    m[2, 3] = -(far + near) / (far - near)
+    m[3, 3] = 1.0
+    return m
+
+
 @dataclasses.dataclass(frozen=True)
 class Camera:
-    """A perspective camera.
+    """A perspective camera, or an orthographic one when ``ortho_half_height`` is set.
 
     Attributes:
         eye, target, up: float tensors ``[3]`` (world space).
-        fov_y: vertical field of view in degrees.
+        fov_y: vertical field of view in degrees (perspective).
         near, far: clip distances.
+        ortho_half_height: half the height of an orthographic view volume (world units), or None.
     """
 
     eye: torch.Tensor
@@ -59,12 +75,16 @@ class Camera:
     fov_y: float = 60.0
     near: float = 0.01
     far: float = 100.0
+    ortho_half_height: float | None = None
 
     def clip_matrix(self, aspect: float = 1.0, eye: torch.Tensor | None = None, target: torch.Tensor | None = None) -> torch.Tensor:
         """World → clip matrix ``[4, 4]``; ``eye``/``target`` override the stored pose (e.g. optimised ones)."""
         eye = self.eye if eye is None else eye
         target = self.target if target is None else target
-        proj = perspective(self.fov_y, aspect, self.near, self.far, dtype=eye.dtype, device=eye.device)
+        if self.ortho_half_height is not None:
+            proj = orthographic(self.ortho_half_height, aspect, self.near, self.far, dtype=eye.dtype, device=eye.device)
+        else:
+            proj = perspective(self.fov_y, aspect, self.near, self.far, dtype=eye.dtype, device=eye.device)
         return proj @ look_at(eye, target, self.up.to(eye))
 
     def to(self, device) -> "Camera":

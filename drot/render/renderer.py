@@ -1,7 +1,8 @@
 """Deferred renderer: rasterize → interpolate surface attributes → shade → antialias.
 
 Images come out top-row-first (``image[:, 0]`` is the top of the picture), float ``[B, H, W, 3]``
-in linear RGB on a black background. ``Frame.rast`` keeps the backend's bottom-row-first layout
+in linear RGB on a black background, or on the scene's background image when it has one
+(composited before antialiasing, so silhouettes blend into it). ``Frame.rast`` keeps the backend's bottom-row-first layout
 so it can be handed back to the backend (antialias, point proxies).
 """
 from __future__ import annotations
@@ -59,6 +60,11 @@ def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple
     eye = state.eyes[views][:, None, None, :]
     light = state.lights[views][:, None, None, :]
     color = shade_attributes(state, backend, attrs, eye, light) * covered.to(attrs.dtype)
+    if state.background is not None:
+        if tuple(state.background.shape[:2]) != tuple(rast.shape[1:3]):
+            raise ValueError(f"background is {tuple(state.background.shape[:2])} but the render is "
+                             f"{tuple(rast.shape[1:3])}")
+        color = color + (~covered).to(color.dtype) * state.background.flip(0)  # rows bottom-first like rast
     if antialias:
         color = backend.antialias(color, rast, clip, state.faces)
     return Frame(image=color.flip(1), mask=covered[..., 0].flip(1), rast=rast, clip=clip)

@@ -23,6 +23,7 @@ KINDS = {
     "specular": "specular reflectance [1]",
     "texture": "albedo texture [Ht, Wt, 3]",
     "environment": "environment cube map [6, R, R, 3]",
+    "model": "any shape: an input of the scene's geometry model (joint angles, blendshape weights, item poses, ...)",
 }
 
 

@@ -7,6 +7,7 @@ proxies need. Every tensor in it is a differentiable function of the parameter v
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import torch
 
@@ -31,6 +32,7 @@ class SceneState:
         lights: float ``[N, 3]`` point-light position per view.
         ambient, diffuse, specular: tensors ``[1]`` or ``[3]``; shininess: float.
         environment: cube map ``[6, R, R, 3]`` or None.
+        background: image ``[H, W, 3]`` (top row first) behind the geometry, or None for black.
     """
 
     vertices: torch.Tensor
@@ -47,6 +49,7 @@ class SceneState:
     specular: torch.Tensor
     shininess: float
     environment: torch.Tensor | None
+    background: torch.Tensor | None = None
 
     def clip_positions(self, views: torch.Tensor | list[int]) -> torch.Tensor:
         """Clip-space positions ``[B, V, 4]`` of the vertices in the given views."""
@@ -78,6 +81,14 @@ class Scene:
         light_position: a fixed world-space point light ``[3]``, or None for a light at each view's eye.
         environment: optional environment cube map ``[6, R, R, 3]``.
         description: free text.
+        geometry: optional geometry model ``geometry(values, vertices) -> vertices``: given the values
+            of the parameters of kind ``"model"`` (name → tensor) and the mesh's object-space
+            vertices ``[V, 3]``, it returns the posed object-space vertices ``[V, 3]``
+            (differentiably); translation / rotation / scale parameters then apply on top. This is
+            how applications (skinned bodies, blendshapes, layouts of several items, 2-D warps) plug
+            their parameter models into the same optimizer.
+        background: optional image ``[H, W, 3]`` (top row first, the scene's resolution) composited
+            behind the geometry, e.g. a portrait under a 2-D accessory.
     """
 
     name: str
@@ -89,6 +100,8 @@ class Scene:
     light_position: torch.Tensor | None = None
     environment: torch.Tensor | None = None
     description: str = ""
+    geometry: Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor] | None = None
+    background: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
@@ -107,6 +120,11 @@ class Scene:
             raise ValueError(f"scene {self.name!r}: parameter names must be unique, got {names}")
         if not self.parameters:
             raise ValueError(f"scene {self.name!r} declares no parameter to optimise")
+        if any(p.kind == "model" for p in self.parameters) and self.geometry is None:
+            raise ValueError(f"scene {self.name!r}: parameters of kind 'model' need a geometry model (Scene.geometry)")
+        if self.background is not None and tuple(self.background.shape) != (*res, 3):
+            raise ValueError(f"scene {self.name!r}: background must be [{res[0]}, {res[1]}, 3] (the scene's "
+                             f"resolution), got {tuple(self.background.shape)}")
         for p in self.parameters:
             if p.kind == "vertex_offsets" and tuple(p.target.shape) != (self.mesh.num_vertices, 3):
                 raise ValueError(f"parameter {p.name!r}: vertex offsets must be [{self.mesh.num_vertices}, 3]")
@@ -144,6 +162,11 @@ class Scene:
 
     def _vertices(self, by_kind: dict, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
         verts = self.mesh.vertices.to(device=device, dtype=dtype)
+        if self.geometry is not None:
+            verts = self.geometry({p.name: v for p, v in by_kind.get("model", [])}, verts)
+            if verts.shape != (self.mesh.num_vertices, 3):
+                raise ValueError(f"scene {self.name!r}: the geometry model returned shape {tuple(verts.shape)}, "
+                                 f"expected [{self.mesh.num_vertices}, 3]")
         for _, off in by_kind.get("vertex_offsets", []):
             verts = verts + off
         for _, s in by_kind.get("scale", []):
@@ -194,10 +217,12 @@ class Scene:
             clip_matrices=torch.stack(mats), eyes=eyes_t, lights=lights,
             ambient=scalar(mat.ambient), diffuse=diffuse, specular=specular, shininess=float(mat.shininess),
             environment=environment,
+            background=None if self.background is None else self.background.to(device=device, dtype=dtype),
         )
 
     def to(self, device) -> "Scene":
         return dataclasses.replace(
             self, mesh=self.mesh.to(device), cameras=tuple(c.to(device) for c in self.cameras),
             light_position=None if self.light_position is None else self.light_position.to(device),
-            environment=None if self.environment is None else self.environment.to(device))
+            environment=None if self.environment is None else self.environment.to(device),
+            background=None if self.background is None else self.background.to(device))
