@@ -61,82 +61,78 @@ std::tuple<at::Tensor, at::Tensor> check_grads(const at::Tensor& grad_xy, const 
   return {grad_xy.to(clip.scalar_type()).contiguous(), grad_values.to(clip.scalar_type()).contiguous()};
 }
 
+ForwardCall prepare_forward(const at::Tensor& rast, const at::Tensor& tri, const at::Tensor& clip,
+                            const at::Tensor& attrs) {
+  ForwardCall call{check_geometry(rast, tri, clip)};
+  call.attrs = check_attrs(attrs, call.in.clip);
+  call.pixel_index = covered_pixels(call.in.rast);
+  const int64_t n = call.pixel_index.numel();
+  call.xy = at::empty({n, 2}, call.in.clip.options());
+  call.values = at::empty({n, call.attrs.size(1)}, call.in.clip.options());
+  return call;
+}
+
+BackwardCall prepare_backward(const at::Tensor& grad_xy, const at::Tensor& grad_values, const at::Tensor& pixel_index,
+                              const at::Tensor& rast, const at::Tensor& tri, const at::Tensor& clip,
+                              int64_t num_vertices) {
+  BackwardCall call{check_geometry(rast, tri, clip)};
+  TORCH_CHECK(num_vertices == call.in.clip.size(1), "drot: num_vertices ", num_vertices, " != clip's ",
+              call.in.clip.size(1));
+  std::tie(call.grad_xy, call.grad_values) = check_grads(grad_xy, grad_values, pixel_index, call.in.clip);
+  call.pixel_index = pixel_index.to(at::kLong).contiguous();
+  return call;
+}
+
 at::Tensor covered_pixels(const at::Tensor& rast) {
   return rast.select(3, 3).flip({1}).reshape({-1}).gt(0).nonzero().squeeze(1);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> freeze_surface_points_cpu(const at::Tensor& rast_in,
-                                                                         const at::Tensor& tri_in,
-                                                                         const at::Tensor& clip_in,
-                                                                         const at::Tensor& attrs_in) {
-  const Geometry in = check_geometry(rast_in, tri_in, clip_in);
-  const at::Tensor attrs_c = check_attrs(attrs_in, in.clip);
-  const int64_t height = in.rast.size(1), width = in.rast.size(2);
-  const int64_t num_vertices = in.clip.size(1), channels = attrs_c.size(1);
-  const at::Tensor pixel_index = covered_pixels(in.rast);
-  const int64_t n = pixel_index.numel();
-  at::Tensor xy = at::empty({n, 2}, in.clip.options());
-  at::Tensor values = at::empty({n, channels}, in.clip.options());
-  AT_DISPATCH_FLOATING_TYPES(in.clip.scalar_type(), "drot::freeze_surface_points_cpu", [&] {
-    const int64_t* pix = pixel_index.data_ptr<int64_t>();
-    const scalar_t* rast = in.rast.data_ptr<scalar_t>();
-    const int64_t* tri = in.tri.data_ptr<int64_t>();
-    const scalar_t* clip = in.clip.data_ptr<scalar_t>();
-    const scalar_t* attrs = attrs_c.data_ptr<scalar_t>();
-    scalar_t* xy_out = xy.data_ptr<scalar_t>();
-    scalar_t* values_out = values.data_ptr<scalar_t>();
+std::tuple<at::Tensor, at::Tensor, at::Tensor> freeze_surface_points_cpu(const at::Tensor& rast,
+                                                                         const at::Tensor& tri,
+                                                                         const at::Tensor& clip,
+                                                                         const at::Tensor& attrs) {
+  const ForwardCall call = prepare_forward(rast, tri, clip, attrs);
+  const int64_t n = call.pixel_index.numel(), channels = call.attrs.size(1);
+  AT_DISPATCH_FLOATING_TYPES(call.in.clip.scalar_type(), "drot::freeze_surface_points_cpu", [&] {
+    const auto view = view_of<scalar_t>(call.pixel_index, call.in);
+    const scalar_t* attrs_in = call.attrs.data_ptr<scalar_t>();
+    scalar_t* xy_out = call.xy.data_ptr<scalar_t>();
+    scalar_t* values_out = call.values.data_ptr<scalar_t>();
     at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        const PixelAddress at_px = pixel_address(pix[i], height, width);
-        const auto corners = frozen_corners(rast + at_px.rast, tri);
-        scalar_t q[4];
-        surface_point(corners, clip + at_px.batch * num_vertices * 4, q);
-        screen_xy(q, xy_out + i * 2);
-        for (int64_t c = 0; c < channels; ++c) {
-          values_out[i * channels + c] = corners.w[0] * attrs[corners.vertex[0] * channels + c] +
-                                         corners.w[1] * attrs[corners.vertex[1] * channels + c] +
-                                         corners.w[2] * attrs[corners.vertex[2] * channels + c];
-        }
+        const auto g = proxy_geometry(view, i);
+        screen_xy(g.q, xy_out + i * 2);
+        interpolate_attributes(g.corners, attrs_in, channels, values_out + i * channels);
       }
     });
   });
-  return {pixel_index, xy, values};
+  return {call.pixel_index, call.xy, call.values};
 }
 
 std::tuple<at::Tensor, at::Tensor> freeze_surface_points_backward_cpu(
-    const at::Tensor& grad_xy_in, const at::Tensor& grad_values_in, const at::Tensor& pixel_index_in,
-    const at::Tensor& rast_in, const at::Tensor& tri_in, const at::Tensor& clip_in, int64_t num_vertices,
+    const at::Tensor& grad_xy, const at::Tensor& grad_values, const at::Tensor& pixel_index, const at::Tensor& rast,
+    const at::Tensor& tri, const at::Tensor& clip, int64_t num_vertices,
     bool /*deterministic: the CPU scatter is sequential, hence always deterministic*/) {
-  const Geometry in = check_geometry(rast_in, tri_in, clip_in);
-  TORCH_CHECK(num_vertices == in.clip.size(1), "drot: num_vertices ", num_vertices, " != clip's ", in.clip.size(1));
-  at::Tensor grad_xy, grad_values;  // (no structured bindings: lambdas below capture them, C++17)
-  std::tie(grad_xy, grad_values) = check_grads(grad_xy_in, grad_values_in, pixel_index_in, in.clip);
-  const at::Tensor pixel_index = pixel_index_in.to(at::kLong).contiguous();
-  const int64_t n = pixel_index.numel(), channels = grad_values.size(1);
-  const int64_t height = in.rast.size(1), width = in.rast.size(2);
-  at::Tensor grad_clip = at::zeros_like(in.clip);
-  at::Tensor grad_attrs = at::zeros({num_vertices, channels}, in.clip.options());
-  AT_DISPATCH_FLOATING_TYPES(in.clip.scalar_type(), "drot::freeze_surface_points_backward_cpu", [&] {
-    const int64_t* pix = pixel_index.data_ptr<int64_t>();
-    const scalar_t* rast = in.rast.data_ptr<scalar_t>();
-    const int64_t* tri = in.tri.data_ptr<int64_t>();
-    const scalar_t* clip = in.clip.data_ptr<scalar_t>();
-    const scalar_t* gxy = grad_xy.data_ptr<scalar_t>();
-    const scalar_t* gval = grad_values.data_ptr<scalar_t>();
+  const BackwardCall call = prepare_backward(grad_xy, grad_values, pixel_index, rast, tri, clip, num_vertices);
+  const int64_t n = call.pixel_index.numel(), channels = call.grad_values.size(1);
+  at::Tensor grad_clip = at::zeros_like(call.in.clip);
+  at::Tensor grad_attrs = at::zeros({num_vertices, channels}, call.in.clip.options());
+  AT_DISPATCH_FLOATING_TYPES(call.in.clip.scalar_type(), "drot::freeze_surface_points_backward_cpu", [&] {
+    const auto view = view_of<scalar_t>(call.pixel_index, call.in);
+    const scalar_t* gxy = call.grad_xy.data_ptr<scalar_t>();
+    const scalar_t* gval = call.grad_values.data_ptr<scalar_t>();
     scalar_t* gclip = grad_clip.data_ptr<scalar_t>();
     scalar_t* gattrs = grad_attrs.data_ptr<scalar_t>();
     for (int64_t i = 0; i < n; ++i) {
-      const PixelAddress at_px = pixel_address(pix[i], height, width);
-      const auto corners = frozen_corners(rast + at_px.rast, tri);
-      const scalar_t* clip_b = clip + at_px.batch * num_vertices * 4;
-      scalar_t q[4], grad_q[4];
-      surface_point(corners, clip_b, q);
-      screen_xy_backward(q, gxy + i * 2, grad_q);
+      const auto g = proxy_geometry(view, i);
+      scalar_t grad_q[4];
+      screen_xy_backward(g.q, gxy + i * 2, grad_q);
       for (int j = 0; j < 3; ++j) {
-        scalar_t* gc = gclip + (at_px.batch * num_vertices + corners.vertex[j]) * 4;
-        for (int k = 0; k < 4; ++k) gc[k] += corners.w[j] * grad_q[k];
-        scalar_t* ga = gattrs + corners.vertex[j] * channels;
-        for (int64_t c = 0; c < channels; ++c) ga[c] += corners.w[j] * gval[i * channels + c];
+        const scalar_t w = g.corners.w[j];
+        scalar_t* gc = gclip + (g.batch * num_vertices + g.corners.vertex[j]) * 4;
+        for (int k = 0; k < 4; ++k) gc[k] += w * grad_q[k];
+        scalar_t* ga = gattrs + g.corners.vertex[j] * channels;
+        for (int64_t c = 0; c < channels; ++c) ga[c] += w * gval[i * channels + c];
       }
     }
   });

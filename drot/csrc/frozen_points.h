@@ -75,4 +75,42 @@ DROT_HOST_DEVICE void screen_xy_backward(const scalar_t q[4], const scalar_t* gr
   grad_q[3] = scalar_t(0.5) * (grad_xy[1] * q[1] - grad_xy[0] * q[0]) * inv_w * inv_w;
 }
 
+// Interpolated attributes a = sum_i w_i a_i of one pixel, attrs [V, channels] → out [channels].
+template <typename scalar_t>
+DROT_HOST_DEVICE void interpolate_attributes(const FrozenCorner<scalar_t>& c, const scalar_t* attrs, int64_t channels,
+                                             scalar_t* out) {
+  for (int64_t k = 0; k < channels; ++k) {
+    out[k] = c.w[0] * attrs[c.vertex[0] * channels + k] + c.w[1] * attrs[c.vertex[1] * channels + k] +
+             c.w[2] * attrs[c.vertex[2] * channels + k];
+  }
+}
+
+// The inputs every kernel reads, as raw pointers (contiguous) and sizes.
+template <typename scalar_t>
+struct FrozenPointsView {
+  const int64_t* pixel_index;  // [N]
+  const scalar_t* rast;        // [B, H, W, 4]
+  const int64_t* tri;          // [F, 3]
+  const scalar_t* clip;        // [B, V, 4]
+  int64_t height, width, num_vertices;
+};
+
+// Proxy i: the view it belongs to, its frozen corners and its clip-space surface point q.
+template <typename scalar_t>
+struct ProxyGeometry {
+  int64_t batch;
+  FrozenCorner<scalar_t> corners;
+  scalar_t q[4];
+};
+
+template <typename scalar_t>
+DROT_HOST_DEVICE ProxyGeometry<scalar_t> proxy_geometry(const FrozenPointsView<scalar_t>& in, int64_t i) {
+  ProxyGeometry<scalar_t> g;
+  const PixelAddress at = pixel_address(in.pixel_index[i], in.height, in.width);
+  g.batch = at.batch;
+  g.corners = frozen_corners(in.rast + at.rast, in.tri);
+  surface_point(g.corners, in.clip + at.batch * in.num_vertices * 4, g.q);
+  return g;
+}
+
 }  // namespace drot

@@ -20,53 +20,39 @@ constexpr int kThreads = 256;
 inline unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
 template <typename scalar_t>
-__global__ void forward_kernel(const int64_t* __restrict__ pix, const scalar_t* __restrict__ rast,
-                               const int64_t* __restrict__ tri, const scalar_t* __restrict__ clip,
-                               const scalar_t* __restrict__ attrs, int64_t n, int64_t height, int64_t width,
-                               int64_t num_vertices, int64_t channels, scalar_t* __restrict__ xy,
-                               scalar_t* __restrict__ values) {
+__global__ void forward_kernel(const FrozenPointsView<scalar_t> in, const scalar_t* __restrict__ attrs, int64_t n,
+                               int64_t channels, scalar_t* __restrict__ xy, scalar_t* __restrict__ values) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const PixelAddress at_px = pixel_address(pix[i], height, width);
-  const auto corners = frozen_corners(rast + at_px.rast, tri);
-  scalar_t q[4];
-  surface_point(corners, clip + at_px.batch * num_vertices * 4, q);
-  screen_xy(q, xy + i * 2);
-  for (int64_t c = 0; c < channels; ++c) {
-    values[i * channels + c] = corners.w[0] * attrs[corners.vertex[0] * channels + c] +
-                               corners.w[1] * attrs[corners.vertex[1] * channels + c] +
-                               corners.w[2] * attrs[corners.vertex[2] * channels + c];
-  }
+  const auto g = proxy_geometry(in, i);
+  screen_xy(g.q, xy + i * 2);
+  interpolate_attributes(g.corners, attrs, channels, values + i * channels);
 }
 
 // Per pixel and corner j: the gradient w_j * dL/dq to clip row (batch * V + vertex), and w_j * dL/da to
 // attrs row (vertex). atomic == true adds them in place; otherwise they are written to
 // clip_contrib [N * 3, 4] / attr_contrib [N * 3, C] with their row keys, for a deterministic reduction.
 template <typename scalar_t, bool atomic>
-__global__ void backward_kernel(const int64_t* __restrict__ pix, const scalar_t* __restrict__ rast,
-                                const int64_t* __restrict__ tri, const scalar_t* __restrict__ clip,
-                                const scalar_t* __restrict__ grad_xy, const scalar_t* __restrict__ grad_values,
-                                int64_t n, int64_t height, int64_t width, int64_t num_vertices, int64_t channels,
+__global__ void backward_kernel(const FrozenPointsView<scalar_t> in, const scalar_t* __restrict__ grad_xy,
+                                const scalar_t* __restrict__ grad_values, int64_t n, int64_t channels,
                                 scalar_t* __restrict__ clip_out, scalar_t* __restrict__ attr_out,
                                 int64_t* __restrict__ clip_key, int64_t* __restrict__ attr_key) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const PixelAddress at_px = pixel_address(pix[i], height, width);
-  const auto corners = frozen_corners(rast + at_px.rast, tri);
-  scalar_t q[4], grad_q[4];
-  surface_point(corners, clip + at_px.batch * num_vertices * 4, q);
-  screen_xy_backward(q, grad_xy + i * 2, grad_q);
+  const auto g = proxy_geometry(in, i);
+  scalar_t grad_q[4];
+  screen_xy_backward(g.q, grad_xy + i * 2, grad_q);
   for (int j = 0; j < 3; ++j) {
-    const int64_t clip_row = at_px.batch * num_vertices + corners.vertex[j];
-    const scalar_t w = corners.w[j];
+    const int64_t clip_row = g.batch * in.num_vertices + g.corners.vertex[j];
+    const int64_t attr_row = g.corners.vertex[j];
+    const scalar_t w = g.corners.w[j];
     if (atomic) {
       for (int k = 0; k < 4; ++k) atomicAdd(clip_out + clip_row * 4 + k, w * grad_q[k]);
-      for (int64_t c = 0; c < channels; ++c)
-        atomicAdd(attr_out + corners.vertex[j] * channels + c, w * grad_values[i * channels + c]);
+      for (int64_t c = 0; c < channels; ++c) atomicAdd(attr_out + attr_row * channels + c, w * grad_values[i * channels + c]);
     } else {
       const int64_t slot = i * 3 + j;
       clip_key[slot] = clip_row;
-      attr_key[slot] = corners.vertex[j];
+      attr_key[slot] = attr_row;
       for (int k = 0; k < 4; ++k) clip_out[slot * 4 + k] = w * grad_q[k];
       for (int64_t c = 0; c < channels; ++c) attr_out[slot * channels + c] = w * grad_values[i * channels + c];
     }
@@ -106,70 +92,56 @@ at::Tensor deterministic_segment_sum(const at::Tensor& contrib, const at::Tensor
 
 }  // namespace
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> freeze_surface_points_cuda(const at::Tensor& rast_in,
-                                                                          const at::Tensor& tri_in,
-                                                                          const at::Tensor& clip_in,
-                                                                          const at::Tensor& attrs_in) {
-  const c10::cuda::CUDAGuard guard(clip_in.device());
-  const Geometry in = check_geometry(rast_in, tri_in, clip_in);
-  const at::Tensor attrs = check_attrs(attrs_in, in.clip);
-  const int64_t height = in.rast.size(1), width = in.rast.size(2);
-  const int64_t num_vertices = in.clip.size(1), channels = attrs.size(1);
-  const at::Tensor pixel_index = covered_pixels(in.rast);
-  const int64_t n = pixel_index.numel();
-  at::Tensor xy = at::empty({n, 2}, in.clip.options());
-  at::Tensor values = at::empty({n, channels}, in.clip.options());
-  if (n == 0) return {pixel_index, xy, values};
-  AT_DISPATCH_FLOATING_TYPES(in.clip.scalar_type(), "drot::freeze_surface_points_cuda", [&] {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> freeze_surface_points_cuda(const at::Tensor& rast,
+                                                                          const at::Tensor& tri,
+                                                                          const at::Tensor& clip,
+                                                                          const at::Tensor& attrs) {
+  const c10::cuda::CUDAGuard guard(clip.device());
+  const ForwardCall call = prepare_forward(rast, tri, clip, attrs);
+  const int64_t n = call.pixel_index.numel();
+  if (n == 0) return {call.pixel_index, call.xy, call.values};
+  AT_DISPATCH_FLOATING_TYPES(call.in.clip.scalar_type(), "drot::freeze_surface_points_cuda", [&] {
     forward_kernel<scalar_t><<<blocks_for(n), kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
-        pixel_index.data_ptr<int64_t>(), in.rast.data_ptr<scalar_t>(), in.tri.data_ptr<int64_t>(),
-        in.clip.data_ptr<scalar_t>(), attrs.data_ptr<scalar_t>(), n, height, width, num_vertices, channels,
-        xy.data_ptr<scalar_t>(), values.data_ptr<scalar_t>());
+        view_of<scalar_t>(call.pixel_index, call.in), call.attrs.data_ptr<scalar_t>(), n, call.attrs.size(1),
+        call.xy.data_ptr<scalar_t>(), call.values.data_ptr<scalar_t>());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return {pixel_index, xy, values};
+  return {call.pixel_index, call.xy, call.values};
 }
 
 std::tuple<at::Tensor, at::Tensor> freeze_surface_points_backward_cuda(
-    const at::Tensor& grad_xy_in, const at::Tensor& grad_values_in, const at::Tensor& pixel_index_in,
-    const at::Tensor& rast_in, const at::Tensor& tri_in, const at::Tensor& clip_in, int64_t num_vertices,
-    bool deterministic) {
-  const c10::cuda::CUDAGuard guard(clip_in.device());
-  const Geometry in = check_geometry(rast_in, tri_in, clip_in);
-  TORCH_CHECK(num_vertices == in.clip.size(1), "drot: num_vertices ", num_vertices, " != clip's ", in.clip.size(1));
-  at::Tensor grad_xy, grad_values;  // (no structured bindings: lambdas below capture them, C++17)
-  std::tie(grad_xy, grad_values) = check_grads(grad_xy_in, grad_values_in, pixel_index_in, in.clip);
-  const at::Tensor pixel_index = pixel_index_in.to(at::kLong).contiguous();
-  const int64_t n = pixel_index.numel(), channels = grad_values.size(1);
-  const int64_t height = in.rast.size(1), width = in.rast.size(2), batch = in.clip.size(0);
+    const at::Tensor& grad_xy, const at::Tensor& grad_values, const at::Tensor& pixel_index, const at::Tensor& rast,
+    const at::Tensor& tri, const at::Tensor& clip, int64_t num_vertices, bool deterministic) {
+  const c10::cuda::CUDAGuard guard(clip.device());
+  const BackwardCall call = prepare_backward(grad_xy, grad_values, pixel_index, rast, tri, clip, num_vertices);
+  const int64_t n = call.pixel_index.numel(), channels = call.grad_values.size(1), batch = call.in.clip.size(0);
   const auto stream = c10::cuda::getCurrentCUDAStream();
   if (!deterministic || n == 0) {
-    at::Tensor grad_clip = at::zeros_like(in.clip);
-    at::Tensor grad_attrs = at::zeros({num_vertices, channels}, in.clip.options());
+    at::Tensor grad_clip = at::zeros_like(call.in.clip);
+    at::Tensor grad_attrs = at::zeros({num_vertices, channels}, call.in.clip.options());
     if (n == 0) return {grad_clip, grad_attrs};
-    AT_DISPATCH_FLOATING_TYPES(in.clip.scalar_type(), "drot::freeze_surface_points_backward_cuda", [&] {
+    AT_DISPATCH_FLOATING_TYPES(call.in.clip.scalar_type(), "drot::freeze_surface_points_backward_cuda", [&] {
       backward_kernel<scalar_t, true><<<blocks_for(n), kThreads, 0, stream>>>(
-          pixel_index.data_ptr<int64_t>(), in.rast.data_ptr<scalar_t>(), in.tri.data_ptr<int64_t>(),
-          in.clip.data_ptr<scalar_t>(), grad_xy.data_ptr<scalar_t>(), grad_values.data_ptr<scalar_t>(), n, height,
-          width, num_vertices, channels, grad_clip.data_ptr<scalar_t>(), grad_attrs.data_ptr<scalar_t>(), nullptr,
-          nullptr);
+          view_of<scalar_t>(call.pixel_index, call.in), call.grad_xy.data_ptr<scalar_t>(),
+          call.grad_values.data_ptr<scalar_t>(), n, channels, grad_clip.data_ptr<scalar_t>(),
+          grad_attrs.data_ptr<scalar_t>(), nullptr, nullptr);
     });
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     return {grad_clip, grad_attrs};
   }
-  at::Tensor clip_contrib = at::empty({n * 3, 4}, in.clip.options());
-  at::Tensor attr_contrib = at::empty({n * 3, channels}, in.clip.options());
-  at::Tensor clip_key = at::empty({n * 3}, pixel_index.options());
-  at::Tensor attr_key = at::empty({n * 3}, pixel_index.options());
-  AT_DISPATCH_FLOATING_TYPES(in.clip.scalar_type(), "drot::freeze_surface_points_backward_cuda", [&] {
+  at::Tensor clip_contrib = at::empty({n * 3, 4}, call.in.clip.options());
+  at::Tensor attr_contrib = at::empty({n * 3, channels}, call.in.clip.options());
+  at::Tensor clip_key = at::empty({n * 3}, call.pixel_index.options());
+  at::Tensor attr_key = at::empty({n * 3}, call.pixel_index.options());
+  AT_DISPATCH_FLOATING_TYPES(call.in.clip.scalar_type(), "drot::freeze_surface_points_backward_cuda", [&] {
     backward_kernel<scalar_t, false><<<blocks_for(n), kThreads, 0, stream>>>(
-        pixel_index.data_ptr<int64_t>(), in.rast.data_ptr<scalar_t>(), in.tri.data_ptr<int64_t>(),
-        in.clip.data_ptr<scalar_t>(), grad_xy.data_ptr<scalar_t>(), grad_values.data_ptr<scalar_t>(), n, height,
-        width, num_vertices, channels, clip_contrib.data_ptr<scalar_t>(), attr_contrib.data_ptr<scalar_t>(),
-        clip_key.data_ptr<int64_t>(), attr_key.data_ptr<int64_t>());
+        view_of<scalar_t>(call.pixel_index, call.in), call.grad_xy.data_ptr<scalar_t>(),
+        call.grad_values.data_ptr<scalar_t>(), n, channels, clip_contrib.data_ptr<scalar_t>(),
+        attr_contrib.data_ptr<scalar_t>(), clip_key.data_ptr<int64_t>(), attr_key.data_ptr<int64_t>());
   });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  at::Tensor grad_clip = deterministic_segment_sum(clip_contrib, clip_key, batch * num_vertices).view({batch, num_vertices, 4});
+  at::Tensor grad_clip =
+      deterministic_segment_sum(clip_contrib, clip_key, batch * num_vertices).view({batch, num_vertices, 4});
   at::Tensor grad_attrs = deterministic_segment_sum(attr_contrib, attr_key, num_vertices);
   return {grad_clip, grad_attrs};
 }
