@@ -1,24 +1,47 @@
 """Scene files: a scene described in TOML under ``scenes/`` and loaded by name or path.
 
-Format (see ``scenes/kitty.toml`` for a complete, commented example)::
+Format (see ``scenes/kitty.toml`` for a complete, commented example; ``scenes/*.toml`` hold the
+paper's eight evaluation scenes)::
 
     name = "kitty"
     resolution = 128                      # or [H, W]
+    light_position = [0, 2, 2]            # optional fixed point light (default: one at each camera)
     [mesh]
     procedural = "cat"                    # one of PROCEDURAL, or: file = "my_mesh.obj" (relative to the scene file)
     args = {}                             # keyword arguments of the generator
     normalize = true                      # centre and scale to a unit bounding box
+    scale = 1.0                           # then multiply the vertices by this (scene units per mesh unit)
+    uv = "planar"                         # optional: replace the mesh's UVs by a projection, "planar",
+                                          # "spherical" or "cylindrical", or a table {projection, axis}
+                                          # (drot.scene.texture.project_uvs; axis "x", "y" or "z")
+    texture = { procedural = "checker" }  # optional fixed albedo texture [Ht, Wt, 3] (needs UVs)
     [material]                            # ambient, diffuse, specular, shininess
+    [environment]                         # optional fixed environment cube map [6, R, R, 3]: a procedural value
+    procedural = "sky"
     [views]
-    rig = "square"                        # six cameras on ±x, ±y, ±z; distance, jitter, fov, near, far, seed
+    rig = "square"                        # six cameras on ±x, ±y, ±z; distance, jitter, center, fov, near, far, seed
     # or: [[views.cameras]] with eye, target, up (and optional fov, near, far)
     [[parameters]]                        # one table per optimised parameter
     name = "translation"
     kind = "translation"                  # see drot.scene.parameters.KINDS
     target = [0, 0, 0]
     init_range = [-1, 1]                  # or: initial = [...]
+    axis = [0, 1, 0]                      # rotation only: optimise one angle [1] about this axis
     [benchmark]                           # drot-bench defaults for this scene
-    success_threshold = 0.01              # vertex MAE at or below which a run counts as converged
+    metric = "vertex_mae"                 # the scene's main metric: "vertex_mae" (lower is better) or "psnr" (dB, higher)
+    success_threshold = 0.01              # a run counts as converged at vertex MAE <= threshold, or PSNR >= threshold
+
+Procedural values: a parameter's ``target`` and ``initial``, the mesh's ``texture`` and the
+``environment`` may be a table ``{procedural = NAME, args = {...}}`` instead of a literal array
+(generators in :data:`drot.scene.values.GENERATORS`: ``constant``, ``checker``, ``patchwork``,
+``stripes``, ``sky``, ``rbf_warp``). Written as sub-tables of the last ``[[parameters]]`` entry::
+
+    [parameters.target]
+    procedural = "sky"
+    args = { resolution = 16 }
+    [parameters.initial]
+    procedural = "constant"               # shape taken from the target
+    args = { value = 0.5 }
 
 Search order for a name: an existing file path, each folder of ``$DROT_SCENE_PATH`` (``:``-separated),
 the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot
@@ -26,6 +49,7 @@ the ``scenes/`` folder of the current directory, then the ``scenes/`` folder tha
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -35,10 +59,12 @@ import torch
 
 from ..render.camera import Camera, square_views
 from ..render.shading import Material
-from . import procedural
-from .mesh import load_mesh
+from . import models, procedural, values
+from .mesh import Mesh, load_mesh
 from .parameters import Parameter
 from .scene import Scene
+from .teapot import make_teapot
+from .texture import project_uvs
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,7 +79,18 @@ PROCEDURAL = {
     "cylinder": procedural.cylinder,
     "cone": procedural.cone,
     "plane": procedural.plane,
+    "teapot": make_teapot,
+    "buddha": models.make_buddha,
+    "coloured_cube": models.coloured_cube,
+    "gingerbread": models.make_gingerbread,
+    "room": models.make_room,
+    "stone": models.make_stone,
+    "textured_box": models.textured_box,
 }
+
+# The main metrics a scene's benchmark may report → whether higher is better (then the success
+# threshold is a lower bound, as for PSNR; else an upper bound, as for vertex MAE).
+METRICS = {"vertex_mae": False, "psnr": True}
 
 
 def scene_dirs() -> list[Path]:
@@ -105,7 +142,7 @@ def _require(table: dict, key: str, where: str):
     return table[key]
 
 
-def _mesh(cfg: dict, base: Path):
+def _mesh(cfg: dict, base: Path) -> Mesh:
     where = f"scene file {base} [mesh]"
     args = cfg.get("args", {})
     if "file" in cfg:
@@ -115,10 +152,45 @@ def _mesh(cfg: dict, base: Path):
         gen = PROCEDURAL.get(cfg["procedural"])
         if gen is None:
             raise ValueError(f"{where}: unknown procedural mesh {cfg['procedural']!r}; choose one of {', '.join(PROCEDURAL)}")
-        mesh = gen(**args)
+        try:
+            mesh = gen(**args)
+        except TypeError as exc:
+            raise ValueError(f"{where}: bad `args` for procedural mesh {cfg['procedural']!r}: {exc}") from exc
     else:
         raise ValueError(f"{where}: give either `file` or `procedural`")
-    return mesh.normalized() if cfg.get("normalize", True) else mesh
+    mesh = mesh.normalized() if cfg.get("normalize", True) else mesh
+    if "scale" in cfg:
+        scale = cfg["scale"]
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"{where}: `scale` must be a positive number, got {scale!r}")
+        mesh = dataclasses.replace(mesh, vertices=mesh.vertices * float(scale))
+    if "uv" in cfg:
+        uv = cfg["uv"] if isinstance(cfg["uv"], dict) else {"projection": cfg["uv"]}
+        try:
+            mesh = dataclasses.replace(mesh, uvs=project_uvs(mesh.vertices, **uv))
+        except TypeError as exc:
+            raise ValueError(f"{where}: `uv` takes `projection` and `axis`: {exc}") from exc
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    if "texture" in cfg:
+        if mesh.uvs is None:
+            raise ValueError(f"{where}: a `texture` needs UVs: add e.g. uv = \"planar\" (this mesh has none)")
+        tex = _value(cfg["texture"], values.ValueContext(mesh), f"{where} texture")
+        try:
+            mesh = dataclasses.replace(mesh, texture=tex)  # Mesh checks the texture's shape
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from exc
+    return mesh
+
+
+def _value(raw, ctx: values.ValueContext, where: str) -> torch.Tensor:
+    """A literal array or a ``{procedural, args}`` table as a float32 tensor."""
+    if values.is_spec(raw):
+        return values.generate(raw, ctx, where)
+    try:
+        return torch.as_tensor(raw, dtype=torch.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: expected numbers, a nested array or a {{procedural, args}} table: {exc}") from exc
 
 
 def _views(cfg: dict, where: str) -> list[Camera]:
@@ -150,18 +222,45 @@ def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = 
     mesh = _mesh(_require(cfg, "mesh", where), path)
     params = []
     for i, p in enumerate(_require(cfg, "parameters", where)):
+        here = f"{where} parameter {i}"
         try:
+            kind = _require(p, "kind", here)
+            target = _value(_require(p, "target", here), values.ValueContext(mesh, kind), f"{here} target")
+            initial = (_value(p["initial"], values.ValueContext(mesh, kind, like=target), f"{here} initial")
+                       if "initial" in p else None)
             params.append(Parameter(
-                name=_require(p, "name", f"{where} parameter {i}"), kind=_require(p, "kind", f"{where} parameter {i}"),
-                target=_require(p, "target", f"{where} parameter {i}"), initial=p.get("initial"),
+                name=_require(p, "name", here), kind=kind, target=target, initial=initial,
                 init_range=tuple(p["init_range"]) if "init_range" in p else None, axis=p.get("axis")))
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: {exc}") from exc
+            message = str(exc)
+            raise ValueError(message if message.startswith(where) else f"{where}: {message}") from exc
+    environment = (_value(cfg["environment"], values.ValueContext(mesh), f"{where} [environment]")
+                   if "environment" in cfg else None)
     mat = cfg.get("material", {})
     return Scene(
         name=cfg.get("name", path.stem), mesh=mesh, cameras=_views(cfg.get("views", {}), f"{where} [views]"),
         resolution=resolution or cfg.get("resolution", 128), parameters=params,
         material=Material(**{k: float(v) for k, v in mat.items()}),
         light_position=torch.tensor(cfg["light_position"], dtype=torch.float32) if "light_position" in cfg else None,
-        description=cfg.get("description", ""),
+        environment=environment, description=cfg.get("description", ""),
     )
+
+
+def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The ``[benchmark]`` table of a parsed scene file, checked, with defaults filled in.
+
+    Returns ``{"metric": "vertex_mae" | "psnr", "success_threshold": float}`` (default: vertex MAE
+    at most 0.01). A run succeeds when its metric is at most (vertex MAE) or at least (PSNR) the threshold.
+    """
+    where = f"scene file {path} [benchmark]" if path is not None else "[benchmark]"
+    table = cfg.get("benchmark", {})
+    unknown = set(table) - {"metric", "success_threshold"}
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use `metric` and `success_threshold`")
+    metric = table.get("metric", "vertex_mae")
+    if metric not in METRICS:
+        raise ValueError(f"{where}: unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    threshold = table.get("success_threshold", 0.01)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        raise ValueError(f"{where}: success_threshold must be a number, got {threshold!r}")
+    return {"metric": metric, "success_threshold": float(threshold)}

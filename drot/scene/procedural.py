@@ -149,16 +149,29 @@ def _grid(origin: np.ndarray, u: np.ndarray, w: np.ndarray, n: int) -> tuple[np.
     return v, _grid_faces(n + 1, n + 1, wrap=False)
 
 
+BOX_SIDES = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+
 def box(size: Sequence[float] = (1.0, 1.0, 1.0), center: Sequence[float] = (0.0, 0.0, 0.0),
-        color: ColorSpec = GREY, subdivisions: int = 1) -> Mesh:
+        color: ColorSpec = GREY, subdivisions: int = 1,
+        face_colors: Sequence[Sequence[float]] | None = None) -> Mesh:
     """An axis-aligned box, each face split into a ``subdivisions`` x ``subdivisions`` quad grid.
 
     Faces are flat: each of the 6 sides has its own vertices (duplicated along the edges), so
     ``V = 6 (n+1)^2`` and ``F = 12 n^2``. Welding duplicates (trimesh does) makes it watertight.
+    The sides come in the order of :data:`BOX_SIDES` (+x, -x, +y, -y, +z, -z), each a block of
+    ``(n+1)^2`` vertices; ``face_colors`` ``[6, 3]`` (in that order) gives each side its own
+    uniform colour and overrides ``color``.
     """
     n = int(subdivisions)
     if n < 1:
         raise ValueError(f"box subdivisions must be >= 1, got {subdivisions}")
+    if face_colors is not None:
+        fc = np.asarray(face_colors, dtype=np.float64)
+        if fc.shape != (6, 3):
+            raise ValueError(f"box face_colors must be [6, 3] (sides {', '.join(BOX_SIDES)}), got {fc.shape}")
+        per_side = np.repeat(fc, (n + 1) ** 2, axis=0)
+        color = lambda v: per_side  # noqa: E731  (positions are laid out side by side)
     h = np.asarray(size, dtype=np.float64) / 2
     verts, faces, off = [], [], 0
     for axis in range(3):
