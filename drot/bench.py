@@ -1,8 +1,9 @@
 """Benchmark runs: several methods × seeds on one scene, same seeded starts, results written to a folder.
 
 Used by ``drot-bench`` and by the scripts in ``benchmarks/``. A method is a strategy name
-(``hybrid``, ``basic``, ``random``, ``standard``); ``standard`` is the L2 baseline with standard
-derivatives through the analytic antialiasing (what nvdiffrast gives).
+(``hybrid``, ``basic``, ``random``, ``standard``, ``softras``); ``standard`` is the L2 baseline with
+standard derivatives through the analytic antialiasing (what nvdiffrast gives), ``softras`` the L2
+loss on soft-rasterized images. The whole of the paper's Table 1 is :mod:`drot.table1`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from . import report
 from .optimize import OptimizationResult, OptimizeSettings, optimize
 from .scene.scene import Scene
 
-METHOD_LABELS = {"hybrid": "DROT-hybrid", "basic": "DROT-basic", "random": "DROT-random", "standard": "L2 (standard)"}
+METHOD_LABELS = {"hybrid": "DROT-hybrid", "basic": "DROT-basic", "random": "DROT-random", "standard": "L2 (standard)",
+                 "softras": "SoftRas (soft L2)"}
 
 
 @dataclasses.dataclass(frozen=True)

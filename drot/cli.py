@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
     p.add_argument("--methods", default="hybrid,standard",
-                   help=f"comma-separated strategies among {', '.join(STRATEGIES)} (standard = L2 baseline)")
+                   help=f"comma-separated strategies among {', '.join(STRATEGIES)} (standard = L2 baseline, "
+                        f"softras = L2 on soft-rasterized images)")
     p.add_argument("--seeds", type=int, default=None,
                    help=f"number of random starts (default: {QUICK['seeds']} on CPU, {FULL['seeds']} on CUDA)")
     p.add_argument("--first-seed", type=int, default=0, help="seed of the first start")
@@ -49,7 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--blur", type=float, default=0.01, help="Sinkhorn ε (GeomLoss blur)")
     p.add_argument("--K", type=int, default=5, dest="match_interval", help="matching interval: rematch every K+1 iterations")
     p.add_argument("--hybrid-fraction", type=float, default=0.75, help="share of RGBXY iterations in the hybrid strategy")
-    p.add_argument("--matcher", default="sinkhorn", choices=["sinkhorn", "bipartite", "identity"])
+    p.add_argument("--matcher", default="sinkhorn", choices=["sinkhorn", "bipartite", "identity", "flow"],
+                   help="pixel matching (flow: OpenCV optical flow, pip install \"drot[flow]\")")
+    p.add_argument("--l2-schedule", default="fixed", choices=["fixed", "multires", "downsampled"],
+                   help="resolution of the L2 iterations: fixed, multires (8² → full, render and loss) or "
+                        "downsampled (full render, loss on 8² → full)")
     p.add_argument("--solver", default="auto", choices=["auto", "fast", "geomloss"],
                    help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
     p.add_argument("--max-points", type=int, default=None, help="cap on points per side of a matching (subsampling)")
@@ -92,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = OptimizeSettings(
             iterations=args.iterations, lr=args.lr, lam=args.lam, blur=args.blur, match_interval=args.match_interval,
             rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, sinkhorn_solver=args.solver,
-            max_points=args.max_points, background=args.background,
+            max_points=args.max_points, background=args.background, l2_schedule=args.l2_schedule,
             device=args.device, backend=args.backend, progress=not args.no_progress, record_frames=args.frames)
     except (ValueError, FileNotFoundError) as exc:
         print(f"drot-bench: error: {exc}", file=sys.stderr)

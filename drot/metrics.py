@@ -12,11 +12,12 @@ loses ~1e-5 to cancellation in ``E[x^2] - E[x]^2``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 
-__all__ = ["psnr", "ssim", "rmse", "vertex_mae", "success_rate"]
+__all__ = ["psnr", "ssim", "rmse", "vertex_mae", "success_rate", "ImageMetric", "register_metric",
+           "unregister_metric", "registered_metrics", "image_metrics"]
 
 # Standard SSIM constants (Wang et al. 2003; scikit-image defaults with gaussian_weights=True).
 _SSIM_SIGMA = 1.5
@@ -169,12 +170,15 @@ def vertex_mae(vertices, reference_vertices) -> float:
     return float((a - b).abs().mean())
 
 
-def success_rate(errors: Sequence[float] | torch.Tensor, threshold: float) -> float:
-    """Fraction of ``errors`` that are ``<= threshold`` (e.g. final vertex MAE per run).
+def success_rate(errors: Sequence[float] | torch.Tensor, threshold: float, higher_is_better: bool = False) -> float:
+    """Fraction of ``errors`` that are ``<= threshold`` (e.g. final vertex MAE per run), or
+    ``>= threshold`` with ``higher_is_better`` (e.g. PSNR per run).
 
     Args:
-        errors: a 1-D sequence / tensor of non-NaN errors (``inf`` counts as a failure).
+        errors: a 1-D sequence / tensor of non-NaN values (``inf`` counts as a failure for an
+            error, as a success for a score such as the PSNR of an exact fit).
         threshold: success threshold.
+        higher_is_better: the values are scores (success = value >= threshold).
 
     Returns:
         A float in [0, 1].
@@ -186,4 +190,87 @@ def success_rate(errors: Sequence[float] | torch.Tensor, threshold: float) -> fl
         raise ValueError("success_rate: errors contains NaN values")
     if math.isnan(threshold):
         raise ValueError("success_rate: threshold is NaN")
-    return float((e <= threshold).to(torch.float64).mean())
+    ok = e >= threshold if higher_is_better else e <= threshold
+    return float(ok.to(torch.float64).mean())
+
+
+# ----------------------------------------------------------------------------- extra metrics
+
+#: An image metric: ``fn(image, reference) -> float`` on float tensors ``[B, H, W, 3]`` in [0, 1]
+#: (CPU, float32; ``image`` is the final render of every view, ``reference`` the target).
+ImageMetric = Callable[[torch.Tensor, torch.Tensor], float]
+
+_BUILTIN_IMAGE_METRICS: dict[str, ImageMetric] = {"psnr": psnr, "ssim": ssim, "rmse": rmse}
+_REGISTERED: dict[str, ImageMetric] = {}
+
+
+def register_metric(name: str, fn: ImageMetric, *, replace: bool = False) -> None:
+    """Add an image metric that result tables (e.g. ``benchmarks/table1.py``) compute for every run.
+
+    This is the hook for metrics drot cannot ship, such as LPIPS, whose network weights are
+    downloaded on first use (not possible offline). For example, with the ``lpips`` package::
+
+        import lpips
+        net = lpips.LPIPS(net="alex")                       # fetches its weights once
+
+        def lpips_metric(image, reference):                 # [B, H, W, 3] in [0, 1]
+            to_nchw = lambda x: x.permute(0, 3, 1, 2) * 2 - 1   # LPIPS expects [-1, 1]
+            with torch.no_grad():
+                return float(net(to_nchw(image), to_nchw(reference)).mean())
+
+        drot.metrics.register_metric("lpips", lpips_metric)
+
+    Args:
+        name: column name (an identifier-like string); ``psnr``, ``ssim`` and ``rmse`` are built in.
+        fn: ``fn(image, reference) -> float``, see :data:`ImageMetric`.
+        replace: allow replacing a metric registered earlier under ``name``.
+    """
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in ",|\n"):
+        raise ValueError(f"metric name must be a non-empty string without ',', '|' or newlines, got {name!r}")
+    if name in _BUILTIN_IMAGE_METRICS:
+        raise ValueError(f"metric {name!r} is built in; choose another name")
+    if not callable(fn):
+        raise TypeError(f"metric {name!r}: expected a callable fn(image, reference) -> float, got {type(fn).__name__}")
+    if name in _REGISTERED and not replace:
+        raise ValueError(f"metric {name!r} is already registered (pass replace=True to replace it)")
+    _REGISTERED[name] = fn
+
+
+def unregister_metric(name: str) -> None:
+    """Remove a metric added by :func:`register_metric` (no error if it is not registered)."""
+    _REGISTERED.pop(name, None)
+
+
+def registered_metrics() -> dict[str, ImageMetric]:
+    """The metrics added by :func:`register_metric`, by name (a copy)."""
+    return dict(_REGISTERED)
+
+
+def image_metrics(image, reference, extra: Mapping[str, ImageMetric] | None = None,
+                  errors: dict[str, str] | None = None) -> dict[str, float | None]:
+    """PSNR, SSIM, RMSE, every registered metric and ``extra`` of ``image`` against ``reference``.
+
+    Args:
+        image, reference: float ``[B, H, W, 3]`` (or ``[H, W, 3]``) in [0, 1].
+        extra: more metrics by name, applied after the registered ones.
+        errors: if given, a metric that raises gets ``None`` and its message is stored here
+            (``name -> "TypeError: ..."``) instead of propagating, so that a broken plug-in
+            never loses the run it scores. Without it, the exception propagates.
+
+    Returns:
+        name -> value (built-in metrics first).
+    """
+    image = _as_tensor(image, "image").float()
+    reference = _as_tensor(reference, "reference").float()
+    if image.dim() == 3:
+        image, reference = image.unsqueeze(0), reference.unsqueeze(0)
+    out: dict[str, float | None] = {}
+    for name, fn in {**_BUILTIN_IMAGE_METRICS, **_REGISTERED, **dict(extra or {})}.items():
+        try:
+            out[name] = float(fn(image, reference))
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            out[name] = None
+    return out

@@ -8,6 +8,9 @@ Per iteration, :class:`~drot.schedule.GradientSchedule` picks the derivatives:
   the same matching are reused — only the proxies' colours and positions are re-evaluated at the
   current parameters — and the loss pulls every proxy toward its matched target.
 * **standard** (Eq. 5): a random view is rendered with antialiasing and compared per pixel (L2).
+  The Table 1 (e) baselines vary this step: the resolution it renders and compares at
+  (``l2_schedule``, :mod:`drot.multiscale`) and, with ``strategy="softras"``, a soft rasterizer
+  (:mod:`drot.baselines.softras`) instead of the hard one.
 
 Adam with lr 0.02 decayed ×0.999 per iteration, one view per iteration, as in the paper.
 """
@@ -24,13 +27,15 @@ import numpy as np
 import torch
 
 from . import metrics
+from .baselines.softras import SoftRasSettings, soft_render
 from .losses import image_l2_loss, rgbxy_loss
-from .matching import image_points, make_matcher
+from .matching import MATCHERS, image_points, make_matcher
 from .matching.base import check_lam
+from .multiscale import L2_SCHEDULES, ResolutionSchedule, downsample
 from .proxies import point_proxies
 from .render.backend import get_backend
 from .render.renderer import render
-from .schedule import STRATEGIES, GradientSchedule
+from .schedule import L2_ONLY_STRATEGIES, STRATEGIES, GradientSchedule
 from .scene.scene import Scene
 
 
@@ -39,7 +44,8 @@ class OptimizeSettings:
     """Every knob of :func:`optimize`, with the paper's defaults.
 
     Attributes:
-        strategy: ``"hybrid"`` (default), ``"basic"``, ``"random"`` or ``"standard"`` (L2 baseline).
+        strategy: ``"hybrid"`` (default), ``"basic"``, ``"random"``, ``"standard"`` (L2 baseline) or
+            ``"softras"`` (L2 on soft-rasterized images, the SoftRas-style baseline).
         iterations: number of gradient steps.
         lr, lr_decay: Adam learning rate and its per-iteration multiplicative decay.
         rgbxy_fraction: share of iterations using RGBXY derivatives in the hybrid strategy.
@@ -47,13 +53,23 @@ class OptimizeSettings:
         blur: Sinkhorn ε as GeomLoss's blur (a length; the entropic temperature is blur²).
         scaling: ε-annealing factor of the Sinkhorn solver.
         match_interval: K — a new matching every K + 1 iterations, reused in between.
-        matcher: ``"sinkhorn"``, ``"bipartite"`` or ``"identity"``.
+        matcher: ``"sinkhorn"``, ``"bipartite"``, ``"identity"`` or ``"flow"`` (optical flow, needs OpenCV).
         sinkhorn_solver: ``"auto"``/``"fast"`` (drot's solver) or ``"geomloss"`` (GeomLoss, the reference).
         background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
             ``"include"`` (all pixels, paper §5.2.2, background pooled in ``background_pool``² blocks)
             or ``"auto"`` (exclude when the target has a foreground mask, else include).
         background_pool: pooling block size for background pixels in include mode (1 = exact).
         max_points: optional cap on points per side of a matching (random subsampling).
+        l2_schedule: resolution of the per-pixel L2 iterations: ``"fixed"`` (the scene's),
+            ``"multires"`` (render and compare at l2_start_resolution² → full, coarse to fine) or
+            ``"downsampled"`` (render at full resolution, compare images area-downsampled to
+            l2_start_resolution² → full); see :mod:`drot.multiscale`.
+        l2_start_resolution: short side of the coarsest level of those schedules.
+        soft_sigma, soft_gamma: σ (coverage sharpness, squared NDC units) and γ (depth softmax) of
+            the soft rasterizer used by ``strategy="softras"``.
+        eval_every: every that many iterations (and at the last one), render every view and record
+            the image PSNR in the history (``psnr``); 0 = never. The time it takes is left out of
+            ``seconds`` and of the it/s figures.
         seed: seeds the start values, the view draws and the matcher.
         device: ``"cpu"`` or ``"cuda"``.
         backend: rendering backend name or ``"auto"``.
@@ -76,6 +92,11 @@ class OptimizeSettings:
     background: str = "auto"
     background_pool: int = 4
     max_points: int | None = None
+    l2_schedule: str = "fixed"
+    l2_start_resolution: int = 8
+    soft_sigma: float = 1e-4
+    soft_gamma: float = 1e-4
+    eval_every: int = 0
     seed: int = 0
     device: str = "cpu"
     backend: str = "auto"
@@ -99,6 +120,15 @@ class OptimizeSettings:
             raise ValueError(f"Sinkhorn blur (ε) must be positive, got {self.blur}")
         if not 0 < self.scaling < 1:
             raise ValueError(f"Sinkhorn scaling must be in (0, 1), got {self.scaling}")
+        if self.matcher not in MATCHERS:
+            raise ValueError(f"unknown matcher {self.matcher!r}; valid names: {', '.join(MATCHERS)}")
+        if self.l2_schedule not in L2_SCHEDULES:
+            raise ValueError(f"unknown l2_schedule {self.l2_schedule!r}; choose one of {', '.join(L2_SCHEDULES)}")
+        if not isinstance(self.l2_start_resolution, int) or self.l2_start_resolution < 1:
+            raise ValueError(f"l2_start_resolution must be a positive integer, got {self.l2_start_resolution!r}")
+        SoftRasSettings(sigma=self.soft_sigma, gamma=self.soft_gamma)  # validates them
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"eval_every must be an integer >= 0, got {self.eval_every!r}")
         if self.background not in ("auto", "exclude", "include"):
             raise ValueError(f"background must be 'auto', 'exclude' or 'include', got {self.background!r}")
         if self.background_pool < 1:
@@ -116,9 +146,10 @@ class OptimizationResult:
         parameters: name → final value.
         initial_parameters: name → start value.
         target_parameters: name → target value, or None when the target was given as images.
-        history: one dict per iteration: ``iteration``, ``mode`` ("rgbxy"/"standard"), ``loss``,
-            ``vertex_mae`` (None without target parameters), ``lr``, ``seconds`` (since start),
-            ``matching_seconds`` (time spent matching in this iteration).
+        history: one dict per iteration: ``iteration``, ``mode`` ("rgbxy"/"standard"/"softras"),
+            ``loss``, ``vertex_mae`` (None without target parameters), ``lr``, ``seconds`` (since
+            start), ``matching_seconds`` (time spent matching in this iteration); with
+            ``eval_every`` also ``psnr`` (over every view; None between evaluations).
         initial_images, final_images, target_images: float ``[V, H, W, 3]`` renders of every view.
         vertex_mae: final mean absolute vertex error (None without target parameters).
         psnr, ssim: final image metrics over all views.
@@ -268,6 +299,8 @@ class _RgbxyStep:
         if settings.matcher == "sinkhorn":
             kwargs.update(blur=settings.blur, scaling=settings.scaling, max_points=settings.max_points,
                           seed=settings.seed, solver=settings.sinkhorn_solver)
+        elif settings.matcher == "flow":
+            kwargs.update(resolution=scene.resolution)  # the flow runs on the images the points came from
         self.matcher = make_matcher(settings.matcher, **kwargs)
         self.target_points: dict[int, Any] = {}
         self.current = None  # (view, frozen rast, matched targets [N, 5]) of this matching period
@@ -308,6 +341,61 @@ class _RgbxyStep:
         view, rast, matched = self.current
         proxies = point_proxies(self.scene.evaluate(params), [view], rast, self.backend)
         return rgbxy_loss(proxies.rgbxy, matched, self.settings.lam), seconds
+
+
+class _StandardStep:
+    """Per-pixel L2 iterations: one random view, rendered (hard with antialiasing, or soft for
+    ``softras``) at the render resolution of the L2 schedule and compared with the target at its
+    loss resolution."""
+
+    def __init__(self, scene: Scene, goal: _Goal, settings: OptimizeSettings, backend,
+                 rng: np.random.Generator) -> None:
+        self.scene, self.goal, self.backend, self.rng = scene, goal, backend, rng
+        self.schedule = ResolutionSchedule(settings.l2_schedule, settings.iterations, scene.resolution,
+                                           settings.l2_start_resolution)
+        self.soft = (SoftRasSettings(settings.soft_sigma, settings.soft_gamma)
+                     if settings.strategy == "softras" else None)
+        self.mode = "softras" if self.soft is not None else "standard"
+        self._targets: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _target(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Target images ``[V, h, w, 3]`` and float foreground masks ``[V, h, w]`` at ``size``."""
+        if size not in self._targets:
+            goal = self.goal
+            if size == self.scene.resolution:
+                mask = goal.mask if goal.mask is not None else goal.images.amax(-1) > 1e-6
+                images, masks = goal.images, mask.to(goal.images.dtype)
+            elif self.schedule.mode == "multires" and goal.params is not None:
+                with torch.no_grad():  # coarse to fine renders the target at each level too
+                    frame = render(self._state(goal.params, size), list(range(self.scene.num_views)), size,
+                                   self.backend)
+                images, masks = frame.image, frame.mask.to(frame.image.dtype)
+            else:  # area-downsample the full-resolution target (and images given without parameters)
+                full_images, full_masks = self._target(self.scene.resolution)
+                images, masks = downsample(full_images, size), downsample(full_masks[..., None], size)[..., 0]
+            self._targets[size] = (images, masks)
+        return self._targets[size]
+
+    def _state(self, params: dict[str, torch.Tensor], size: tuple[int, int]):
+        """The scene at ``params``, its background image (if any) resized to a ``size`` render."""
+        state = self.scene.evaluate(params)
+        if state.background is not None and size != self.scene.resolution:
+            state = dataclasses.replace(state, background=downsample(state.background, size))
+        return state
+
+    def loss(self, params: dict[str, torch.Tensor], it: int) -> torch.Tensor:
+        view = int(self.rng.integers(self.scene.num_views))
+        render_size, loss_size = self.schedule.at(it)
+        state = self._state(params, render_size)
+        images, masks = self._target(loss_size)
+        if self.soft is None:
+            image = render(state, [view], render_size, self.backend).image[0]
+            return image_l2_loss(downsample(image, loss_size), images[view])
+        frame = soft_render(state, [view], render_size, self.backend, self.soft)
+        # L2 on the soft image and on the soft silhouette (the SoftRas fitting loss).
+        silhouette = downsample(frame.silhouette[0][..., None], loss_size)
+        return (image_l2_loss(downsample(frame.image[0], loss_size), images[view])
+                + image_l2_loss(silhouette, masks[view][..., None]))
 
 
 # ---------------------------------------------------------------------- the loop
@@ -351,7 +439,9 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     optimizer = torch.optim.Adam(list(params.values()), lr=settings.lr, betas=(0.9, 0.999))
     lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_decay)
     schedule = GradientSchedule(settings.strategy, settings.iterations, settings.rgbxy_fraction, settings.seed)
-    rgbxy = _RgbxyStep(scene, goal, settings, background, backend, rng) if settings.strategy != "standard" else None
+    rgbxy = (_RgbxyStep(scene, goal, settings, background, backend, rng)
+             if settings.strategy not in L2_ONLY_STRATEGIES else None)
+    standard = _StandardStep(scene, goal, settings, backend, rng)
 
     def render_views(views: list[int]) -> torch.Tensor:
         with torch.no_grad():
@@ -362,6 +452,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     frames: list[torch.Tensor] = []
     history: list[dict[str, Any]] = []
     total_matching = 0.0
+    eval_seconds = 0.0  # time spent on eval_every renders, left out of the timings
     progress = None
     if settings.progress:
         from tqdm.auto import tqdm
@@ -374,21 +465,25 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         loss, matching_seconds = rgbxy.loss(params, it) if schedule.uses_rgbxy(it) else (None, 0.0)
         mode = "rgbxy"
         if loss is None:  # a standard iteration (or no view could be matched)
-            mode = "standard"
-            view = int(rng.integers(scene.num_views))
-            image = render(scene.evaluate(params), [view], scene.resolution, backend).image[0]
-            loss = image_l2_loss(image, goal.images[view])
+            mode = standard.mode
+            loss = standard.loss(params, it)
         loss.backward()
         optimizer.step()
         lr_now = optimizer.param_groups[0]["lr"]
         lr_schedule.step()
         total_matching += matching_seconds
         record: dict[str, Any] = {"iteration": it, "mode": mode, "loss": float(loss.detach()), "lr": lr_now,
-                                  "seconds": time.perf_counter() - t_start, "matching_seconds": matching_seconds,
-                                  "vertex_mae": None}
+                                  "seconds": time.perf_counter() - t_start - eval_seconds,
+                                  "matching_seconds": matching_seconds, "vertex_mae": None}
         if goal.vertices is not None:
             with torch.no_grad():
                 record["vertex_mae"] = metrics.vertex_mae(scene.world_vertices(params), goal.vertices)
+        if settings.eval_every:
+            record["psnr"] = None
+            if it % settings.eval_every == 0 or it == settings.iterations - 1:
+                t_eval = time.perf_counter()
+                record["psnr"] = metrics.psnr(render_views(all_views).clamp(0, 1), goal.images.clamp(0, 1))
+                eval_seconds += time.perf_counter() - t_eval
         history.append(record)
         if frame_every and (it % frame_every == 0 or it == settings.iterations - 1):
             img = render_views([settings.frame_view])[0]
@@ -398,7 +493,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
             progress.update(1)
             if record["vertex_mae"] is not None:
                 progress.set_postfix(mae=f"{record['vertex_mae']:.4f}", loss=f"{record['loss']:.2e}")
-    wall = time.perf_counter() - t_start
+    wall = time.perf_counter() - t_start - eval_seconds
     if progress is not None:
         progress.close()
 

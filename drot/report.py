@@ -34,6 +34,9 @@ __all__ = [
     "save_strip",
     "save_animation",
     "plot_curves",
+    "plot_curve_panels",
+    "to_jsonable",
+    "write_text",
     "write_json",
     "write_csv",
     "format_table",
@@ -343,6 +346,61 @@ def plot_curves(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(7.0, 4.5), dpi=120)
+    FigureCanvasAgg(fig)
+    _draw_curves(fig.add_subplot(1, 1, 1), curves, xlabel, ylabel, title, logy, threshold, group_sep)
+    fig.tight_layout()
+    path = _prepare_path(path)
+    fig.savefig(path, format="png", facecolor="white")
+    return path
+
+
+def plot_curve_panels(
+    path: PathLike,
+    panels: Mapping[str, Mapping[str, Curve]],
+    xlabel: str = "seconds",
+    ylabel: str = "error",
+    title: str = "",
+    logy: bool = True,
+    threshold: float | None = None,
+    group_sep: str = "/",
+    columns: int = 3,
+) -> Path:
+    """Several :func:`plot_curves` panels side by side in one PNG (e.g. one per method group).
+
+    Args:
+        panels: ``{panel title: curves}``, each ``curves`` as in :func:`plot_curves`; panels are
+            laid out row by row, ``columns`` per row, and share the y axis range.
+        title: the figure's title; the other arguments apply to every panel.
+
+    Returns the path written.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not panels:
+        raise ValueError("plot_curve_panels: no panels")
+    n = len(panels)
+    cols = max(1, min(columns, n))
+    rows = -(-n // cols)
+    fig = Figure(figsize=(5.2 * cols, 3.8 * rows + (0.4 if title else 0.0)), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
+    for ax in axes[1:]:
+        ax.sharey(axes[0])
+    for ax, (name, curves) in zip(axes, panels.items()):
+        _draw_curves(ax, curves, xlabel, ylabel, str(name), logy, threshold, group_sep)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = _prepare_path(path)
+    fig.savefig(path, format="png", facecolor="white")
+    return path
+
+
+def _draw_curves(ax, curves: Mapping[str, Curve], xlabel: str, ylabel: str, title: str, logy: bool,
+                 threshold: float | None, group_sep: str) -> None:
+    """Draw the curves of :func:`plot_curves` on a matplotlib ``Axes``."""
     data = {}
     for name, curve in curves.items():
         xs, ys = _curve_xy(str(name), curve)
@@ -364,9 +422,6 @@ def plot_curves(
     for name in data:
         methods.setdefault(name.split(group_sep, 1)[0], []).append(name)
 
-    fig = Figure(figsize=(7.0, 4.5), dpi=120)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
     colors = [f"C{i % 10}" for i in range(len(methods))]
     for color, (method, names) in zip(colors, methods.items()):
         n = len(names)
@@ -396,10 +451,6 @@ def plot_curves(
         legend = ax.legend(loc="best", fontsize="small", framealpha=0.85)
         for handle in legend.legend_handles:
             handle.set_alpha(1.0)  # the faint multi-run alpha is hard to read in the legend
-    fig.tight_layout()
-    path = _prepare_path(path)
-    fig.savefig(path, format="png", facecolor="white")
-    return path
 
 
 # ----------------------------------------------------------------------------- JSON / CSV
@@ -444,6 +495,11 @@ def _jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` converted to plain JSON types, as :func:`write_json` writes it."""
+    return _jsonable(obj)
+
+
 def _json_key(key: Any) -> str:
     if isinstance(key, str):
         return key
@@ -464,6 +520,11 @@ def _atomic_write_text(path: PathLike, text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    """Write a text file atomically (readers never see it half written); creates parent dirs."""
+    return _atomic_write_text(path, text)
 
 
 def write_json(path: PathLike, obj: Any) -> Path:

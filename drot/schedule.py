@@ -6,13 +6,17 @@ Strategies (paper §5.1.2, Table 1 (d)):
 * ``hybrid``   — RGBXY for the first ``rgbxy_fraction`` of the iterations (0.75 by default), then
   standard derivatives (per-pixel L2 through the antialiased image) for fine alignment;
 * ``random``   — a fair coin per iteration (seeded);
-* ``standard`` — standard derivatives throughout: the differentiable-rasterizer baseline.
+* ``standard`` — standard derivatives throughout: the differentiable-rasterizer baseline;
+* ``softras``  — no RGBXY either: per-pixel L2 on soft-rasterized images (SoftRas-style
+  baseline, :mod:`drot.baselines.softras`).
 """
 from __future__ import annotations
 
 import random
 
-STRATEGIES = ("basic", "hybrid", "random", "standard")
+STRATEGIES = ("basic", "hybrid", "random", "standard", "softras")
+#: Strategies that never use RGBXY derivatives (no matching is set up for them).
+L2_ONLY_STRATEGIES = ("standard", "softras")
 
 
 class GradientSchedule:
@@ -35,7 +39,7 @@ class GradientSchedule:
         """True when ``iteration`` (0-based) uses RGBXY derivatives."""
         if self.strategy == "basic":
             return True
-        if self.strategy == "standard":
+        if self.strategy in L2_ONLY_STRATEGIES:
             return False
         if self.strategy == "hybrid":
             return iteration < self.switch_at

@@ -6,7 +6,9 @@ source point a 5-D target:
 * :class:`SinkhornMatcher` — entropic optimal transport (the paper's method), our fast solver
   or GeomLoss as reference;
 * :class:`BipartiteMatcher` — exact one-to-one assignment (SciPy), small problems only;
-* :class:`IdentityMatcher` — the pixel under each point (what a per-pixel loss uses).
+* :class:`IdentityMatcher` — the pixel under each point (what a per-pixel loss uses);
+* :class:`FlowMatcher` — where dense optical flow (OpenCV Farnebäck, optional extra
+  ``drot[flow]``) sends each pixel, the paper's Table 1 (a) alternative.
 
 Example::
 
@@ -21,24 +23,26 @@ from typing import Any
 
 from .base import Matcher, Matching, PointSet, embed
 from .bipartite import BipartiteMatcher
+from .flow import FlowMatcher
 from .identity import IdentityMatcher
 from .pixels import image_points
 from .sinkhorn import SinkhornMatcher
 
 __all__ = ["PointSet", "Matching", "Matcher", "SinkhornMatcher", "BipartiteMatcher", "IdentityMatcher",
-           "make_matcher", "image_points", "embed", "MATCHERS"]
+           "FlowMatcher", "make_matcher", "image_points", "embed", "MATCHERS"]
 
 #: Matcher classes by name.
 MATCHERS: dict[str, type[Matcher]] = {
     "sinkhorn": SinkhornMatcher,
     "bipartite": BipartiteMatcher,
     "identity": IdentityMatcher,
+    "flow": FlowMatcher,
 }
 
 
 def make_matcher(name: str, **kwargs: Any) -> Matcher:
-    """Build a matcher by name (``"sinkhorn"``, ``"bipartite"`` or ``"identity"``) with the
-    keyword arguments of its class."""
+    """Build a matcher by name (``"sinkhorn"``, ``"bipartite"``, ``"identity"`` or ``"flow"``) with
+    the keyword arguments of its class (``"flow"`` needs ``resolution=(H, W)``)."""
     if name not in MATCHERS:
         raise ValueError(f"unknown matcher {name!r}; valid names: {', '.join(MATCHERS)}")
     return MATCHERS[name](**kwargs)

@@ -1,0 +1,17 @@
+"""The paper's Table 1 (§6.1) on drot: every row × every scene × seeds, as a resumable sweep.
+
+    python benchmarks/table1.py --quick                     # every scene, ~7 min on an idle 2-core CPU
+    python benchmarks/table1.py --device cuda               # the paper's protocol (10 seeds × 1000 it. × 128²)
+    python benchmarks/table1.py --quick --scenes kitty --variants hybrid,l2
+    python benchmarks/table1.py --help
+
+Interrupted (Ctrl-C, kill) it keeps every finished run in <out>/runs.jsonl: the same command
+resumes. Writes <out>/table1.md, runs.csv, summary.json and curves_<scene>.png. The rows, the
+protocols and the outputs are documented in drot/table1.py and benchmarks/README.md.
+"""
+import sys
+
+from drot.table1 import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""Sweeps that lose nothing: many runs, each kept on disk as soon as it finishes.
+
+A sweep is a list of :class:`RunSpec` (scene, method variant, seed and a JSON-able ``config``)
+and a run function. :func:`run_sweep` appends one JSON line per finished run to
+``<folder>/runs.jsonl`` (written, flushed and fsync'd before the next run starts), so:
+
+* stopped by Ctrl-C or killed, and started again on the same folder, it skips every run already
+  recorded and runs the rest (a line torn by a kill mid-write is ignored, and that run redone);
+* a run that raises is recorded with ``status = "error"``, its message and a traceback summary,
+  and the sweep goes on; a later sweep leaves it alone unless ``retry_failed=True``.
+
+A run is identified by its key, ``scene|variant|seed=N|<settings hash>``, where the hash covers the
+whole ``config``: change a setting and the run is new, keep it and the recorded result is reused.
+
+Example::
+
+    specs = [RunSpec("kitty", "hybrid", s, {"iterations": 300}) for s in range(10)]
+    records = run_sweep(specs, my_run, "results/")   # my_run(spec) -> dict of figures
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .report import to_jsonable as _jsonable
+
+__all__ = ["RunSpec", "RunStore", "run_sweep", "failed", "settings_hash", "RUNS_FILE"]
+
+#: File name of the run log inside a sweep folder.
+RUNS_FILE = "runs.jsonl"
+
+
+def settings_hash(config: Any) -> str:
+    """A short, stable hash (12 hex digits) of a JSON-able configuration (key order ignored)."""
+    text = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep.
+
+    Attributes:
+        scene: scene name.
+        variant: method variant label (e.g. ``"λ=0.1"``).
+        seed: random start.
+        config: everything else the run function needs (JSON-able: numbers, strings, lists, dicts);
+            hashed into the key.
+    """
+
+    scene: str
+    variant: str
+    seed: int
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def settings_hash(self) -> str:
+        return settings_hash(self.config)
+
+    @property
+    def key(self) -> str:
+        """``scene|variant|seed=N|hash``: what identifies a finished run in the run log."""
+        return f"{self.scene}|{self.variant}|seed={self.seed}|{self.settings_hash}"
+
+
+class RunStore:
+    """The run log of a sweep: an append-only JSON-lines file, one record per finished run.
+
+    Records are dicts with at least ``key`` and ``status`` (``"ok"`` or ``"error"``). When a key
+    appears several times (a retried run) the last record wins.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        self.path = path / RUNS_FILE if path.is_dir() or path.suffix != ".jsonl" else path
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Every recorded run, by key (last record wins). Unreadable lines — a line torn by a
+        kill mid-write — are skipped with a warning."""
+        out: dict[str, dict[str, Any]] = {}
+        if not self.path.is_file():
+            return out
+        with open(self.path, encoding="utf-8") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                    out[rec["key"]] = rec
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    warnings.warn(f"{self.path}:{number}: unreadable run record skipped (interrupted write?); "
+                                  f"that run will be redone", stacklevel=2)
+        return out
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Append one record and make it durable (flush + fsync) before returning."""
+        if "key" not in record or "status" not in record:
+            raise ValueError("a run record needs 'key' and 'status'")
+        line = json.dumps(_jsonable(record), allow_nan=False, ensure_ascii=False)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a+b") as fh:
+            # A kill in the middle of a write leaves a torn last line: start a fresh line after it.
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+            fh.write(line.encode("utf-8") + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _error_summary(exc: BaseException, frames: int = 6) -> str:
+    """The last ``frames`` stack frames and the exception line, as text."""
+    tb = traceback.extract_tb(exc.__traceback__)[-frames:]
+    lines = [f"{Path(f.filename).name}:{f.lineno} in {f.name}: {(f.line or '').strip()}" for f in tb]
+    return "\n".join(lines + [f"{type(exc).__name__}: {exc}"])
+
+
+def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, Any]],
+              folder: str | os.PathLike, retry_failed: bool = False, progress: bool = True,
+              on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Run every spec not yet recorded in ``folder``, recording each as soon as it finishes.
+
+    Args:
+        specs: the runs (duplicate keys are run once).
+        run: ``run(spec) -> dict`` of results (JSON-able); stored under ``"result"``.
+        folder: the sweep folder (created); its ``runs.jsonl`` is the run log.
+        retry_failed: also rerun the specs whose recorded status is ``"error"``.
+        progress: a tqdm bar over the whole sweep (runs already recorded count as done).
+        on_record: called with each new record after it is stored.
+
+    Returns:
+        key -> record for every spec that has one (including runs from earlier sweeps).
+
+    ``KeyboardInterrupt`` (and ``SystemExit``) stop the sweep at once: the run in progress is
+    lost, every finished one is already on disk. Any other exception is recorded as a failed run.
+    """
+    store = RunStore(Path(folder))
+    done = store.records()
+    unique: dict[str, RunSpec] = {}
+    for spec in specs:
+        unique.setdefault(spec.key, spec)
+    todo = [s for k, s in unique.items()
+            if k not in done or (retry_failed and done[k].get("status") != "ok")]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="sweep", unit="run",
+                   dynamic_ncols=True, disable=None)
+    try:
+        for spec in todo:
+            if bar is not None:
+                bar.set_postfix_str(f"{spec.scene} {spec.variant} seed {spec.seed}")
+            record: dict[str, Any] = {"key": spec.key, "scene": spec.scene, "variant": spec.variant,
+                                      "seed": spec.seed, "settings_hash": spec.settings_hash,
+                                      "config": dict(spec.config)}
+            t0 = time.perf_counter()
+            try:
+                result = run(spec)
+                record.update(status="ok", result=dict(result))
+            except Exception as exc:  # a crashed run is recorded; the sweep goes on
+                record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=_error_summary(exc))
+            record.update(seconds=time.perf_counter() - t0,
+                          finished=datetime.datetime.now().isoformat(timespec="seconds"))
+            store.append(record)
+            done[spec.key] = record
+            if on_record is not None:
+                on_record(record)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return {k: done[k] for k in unique if k in done}
+
+
+def failed(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records of runs that raised."""
+    return [r for r in records if r.get("status") != "ok"]
