@@ -52,16 +52,26 @@ def summary_rows(runs: Sequence[BenchmarkRun]) -> list[dict[str, Any]]:
     return rows
 
 
-def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float) -> list[dict[str, Any]]:
-    """Per method: mean and median vertex MAE, successes (MAE ≤ threshold) over seeds, mean PSNR, it/s."""
+def succeeded(result, metric: str, threshold: float) -> bool | None:
+    """Whether a run reached the scene's success threshold: vertex MAE at most it, or PSNR at least it."""
+    if metric == "psnr":
+        return result.psnr >= threshold
+    return None if result.vertex_mae is None else result.vertex_mae <= threshold
+
+
+def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float, metric: str = "vertex_mae") -> list[dict[str, Any]]:
+    """Per method: mean and median vertex MAE, successes over seeds (``metric`` against ``threshold``,
+    see :func:`succeeded`), mean PSNR, it/s."""
     out = []
     for method in dict.fromkeys(r.method for r in runs):
         rs = [r.result for r in runs if r.method == method]
         maes = sorted(r.vertex_mae for r in rs if r.vertex_mae is not None)
         row: dict[str, Any] = {"method": METHOD_LABELS.get(method, method), "runs": len(rs)}
         if maes:
-            row.update(mean_mae=sum(maes) / len(maes), median_mae=maes[len(maes) // 2],
-                       success=f"{sum(m <= threshold for m in maes)}/{len(maes)}")
+            row.update(mean_mae=sum(maes) / len(maes), median_mae=maes[len(maes) // 2])
+        verdicts = [v for v in (succeeded(r, metric, threshold) for r in rs) if v is not None]
+        if verdicts:
+            row["success"] = f"{sum(verdicts)}/{len(verdicts)}"
         row.update(mean_psnr=sum(r.psnr for r in rs) / len(rs),
                    it_per_s=sum(r.iterations_per_second for r in rs) / len(rs),
                    wall_s=sum(r.wall_seconds for r in rs))
@@ -75,7 +85,7 @@ TABLE_FORMATS = {"vertex_mae": ".4f", "psnr": ".2f", "ssim": ".4f", "it_per_s": 
 
 
 def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], threshold: float,
-                  animate: bool = True) -> list[Path]:
+                  animate: bool = True, metric: str = "vertex_mae") -> list[Path]:
     """Write JSON, CSV, image strips, the error plot and animations; returns the files written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,8 +93,8 @@ def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], thr
     settings = runs[0].result.settings if runs else None
     written.append(report.write_json(out_dir / "results.json", {
         "scene": scene.name, "resolution": scene.resolution, "views": scene.num_views,
-        "success_threshold": threshold, "settings": settings,
-        "summary": aggregate_rows(runs, threshold), "runs": [
+        "success_metric": metric, "success_threshold": threshold, "settings": settings,
+        "summary": aggregate_rows(runs, threshold, metric), "runs": [
             {**r.result.summary(), "method": r.method,
              "initial_parameters": {k: v.tolist() for k, v in r.result.initial_parameters.items()},
              "history": r.result.history} for r in runs]}))
@@ -109,5 +119,5 @@ def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], thr
     if curves:
         written.append(report.plot_curves(out_dir / "error_vs_iteration.png", curves, xlabel="iteration",
                                           ylabel="vertex MAE", title=f"{scene.name}: vertex error", logy=True,
-                                          threshold=threshold))
+                                          threshold=threshold if metric == "vertex_mae" else None))
     return written

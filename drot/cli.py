@@ -20,7 +20,7 @@ import torch
 from . import report
 from .bench import METHOD_LABELS, TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, run_benchmark, summary_rows, write_results
 from .optimize import OptimizeSettings
-from .scene.loader import available_scenes, scene_config, scene_from_config
+from .scene.loader import available_scenes, benchmark_config, scene_config, scene_from_config
 from .schedule import STRATEGIES
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
     p.add_argument("--max-points", type=int, default=None, help="cap on points per side of a matching (subsampling)")
     p.add_argument("--background", default="auto", choices=["auto", "exclude", "include"])
-    p.add_argument("--threshold", type=float, default=None, help="success threshold on vertex MAE (default: the scene's)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="success threshold on the scene's metric: vertex MAE at most, or PSNR (dB) at least (default: the scene's)")
     p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>)")
     p.add_argument("--frames", type=int, default=40, help="animation frames per run (0: no animation)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--device cuda requested but CUDA is not available (this torch build or machine has no GPU)")
         cfg, path = scene_config(args.scene)
         scene = scene_from_config(cfg, path, resolution=args.resolution)
-        threshold = args.threshold if args.threshold is not None else cfg.get("benchmark", {}).get("success_threshold", 0.01)
+        bench_cfg = benchmark_config(cfg, path)
+        metric = bench_cfg["metric"]
+        threshold = args.threshold if args.threshold is not None else bench_cfg["success_threshold"]
         settings = OptimizeSettings(
             iterations=args.iterations, lr=args.lr, lam=args.lam, blur=args.blur, match_interval=args.match_interval,
             rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, sinkhorn_solver=args.solver,
@@ -120,11 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.format_table(summary_rows(runs), TABLE_COLUMNS, TABLE_FORMATS))
     print()
-    agg = aggregate_rows(runs, threshold)
-    print(f"per method (success = vertex MAE <= {threshold}):")
+    agg = aggregate_rows(runs, threshold, metric)
+    print(f"per method (success = {'PSNR >= ' if metric == 'psnr' else 'vertex MAE <= '}{threshold}):")
     print(report.format_table(agg, [c for c in ["method", "runs", "mean_mae", "median_mae", "success", "mean_psnr",
                                                 "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
-    write_results(out_dir, scene, runs, threshold, animate=args.frames > 0)
+    write_results(out_dir, scene, runs, threshold, animate=args.frames > 0, metric=metric)
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, strips, error_vs_iteration.png, animations)")
     print(f"total wall time {time.perf_counter() - t0:.1f} s")
     return 0

@@ -67,6 +67,10 @@ class OptimizeSettings:
         l2_start_resolution: short side of the coarsest level of those schedules.
         soft_sigma, soft_gamma: σ (coverage sharpness, squared NDC units) and γ (depth softmax) of
             the soft rasterizer used by ``strategy="softras"``.
+        reset_at_switch: in ``hybrid``, restart Adam's moment estimates at the switch to standard
+            derivatives: the per-pixel L2 gradients have another scale than the OT loss's, and
+            second moments carried over from the RGBXY phase make the first L2 steps far too
+            small or too large (measured in the README). ``False`` keeps one Adam state throughout.
         eval_every: every that many iterations (and at the last one), render every view and record
             the image PSNR in the history (``psnr``); 0 = never. The time it takes is left out of
             ``seconds`` and of the it/s figures.
@@ -96,6 +100,7 @@ class OptimizeSettings:
     l2_start_resolution: int = 8
     soft_sigma: float = 1e-4
     soft_gamma: float = 1e-4
+    reset_at_switch: bool = True
     eval_every: int = 0
     seed: int = 0
     device: str = "cpu"
@@ -461,6 +466,8 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
                         disable=None)  # None: no bar when stderr is not a terminal (logs, CI)
     t_start = time.perf_counter()
     for it in range(settings.iterations):
+        if settings.reset_at_switch and schedule.switches_to_standard(it):
+            optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
         optimizer.zero_grad(set_to_none=True)
         loss, matching_seconds = rgbxy.loss(params, it) if schedule.uses_rgbxy(it) else (None, 0.0)
         mode = "rgbxy"

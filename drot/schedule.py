@@ -45,5 +45,9 @@ class GradientSchedule:
             return iteration < self.switch_at
         return self._coins[iteration]
 
+    def switches_to_standard(self, iteration: int) -> bool:
+        """True at the first standard iteration of ``hybrid`` (where the loss, and its gradient scale, change)."""
+        return self.strategy == "hybrid" and 0 < self.switch_at == iteration
+
     def __repr__(self) -> str:
         return f"GradientSchedule({self.strategy!r}, iterations={self.iterations}, switch_at={self.switch_at})"

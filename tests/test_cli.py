@@ -44,3 +44,12 @@ def test_cuda_defaults_are_the_papers_full_protocol():
     assert (on_gpu.iterations, on_gpu.seeds, on_gpu.resolution) == (1000, 10, 128) == tuple(FULL.values())
     on_cpu = apply_protocol_defaults(build_parser().parse_args(["--seeds", "2"]))
     assert (on_cpu.iterations, on_cpu.seeds, on_cpu.resolution) == (QUICK["iterations"], 2, QUICK["resolution"])
+
+
+def test_psnr_scenes_count_successes_on_psnr(tmp_path, capsys):
+    from drot.cli import main
+    code = main(["--scene", "teapot", "--seeds", "1", "--iterations", "4", "--resolution", "16", "--methods", "standard",
+                 "--frames", "0", "--no-progress", "--threshold", "1000", "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "success = PSNR >= 1000" in out and "0/1" in out  # no image reaches 1000 dB

@@ -111,3 +111,17 @@ def test_alternative_matchers_plug_into_the_loop(kitty48, matcher):
     assert all(np.isfinite(h["loss"]) for h in result.history)
     if matcher == "bipartite":  # an exact matching pulls as well as OT; identity pairing is the no-transport ablation
         assert result.vertex_mae < result.history[0]["vertex_mae"] / 2
+
+
+def test_hybrid_switch_is_detected_once_and_resets_adam():
+    hybrid = GradientSchedule("hybrid", 100, 0.75)
+    assert [it for it in range(100) if hybrid.switches_to_standard(it)] == [75]
+    assert not any(GradientSchedule(s, 100).switches_to_standard(it) for s in ("basic", "random", "standard")
+                   for it in range(100))
+    scene = drot.load_scene("kitty", resolution=32)
+    start = {"translation": torch.tensor([0.3, -0.2, 0.1])}
+    kept = drot.optimize(scene, iterations=24, initial=start, reset_at_switch=False)
+    reset = drot.optimize(scene, iterations=24, initial=start)
+    # Identical up to the switch, different after it (fresh moments give other step sizes).
+    assert kept.history[17]["loss"] == reset.history[17]["loss"]
+    assert kept.history[-1]["loss"] != reset.history[-1]["loss"]
