@@ -1,0 +1,51 @@
+"""Furniture layout (paper §6.2.1): DROT vs per-pixel L2 from a random placement of the furniture.
+
+    python examples/furniture_layout.py                      # ~30 s on a 2-core CPU
+    python examples/furniture_layout.py --items bed sofa my_armchair.obj --seed 3
+
+A room (floor and walls) holds a bed, a sofa, a table, a chair and shelves (or your own mesh
+files); one camera looks in from the front, above. Each item's pose on the floor — (x, z) and an
+angle about the vertical — starts at a seeded random placement and is recovered from the target
+image. Both methods run the shared optimizer with the same settings, only the derivatives differ.
+Writes examples/output/furniture_strip.png (start / target / DROT-hybrid / L2) and
+examples/output/furniture_hybrid.gif (the DROT run, render | target).
+"""
+import argparse
+import math
+from pathlib import Path
+
+from drot import report
+from drot.apps._compare import METHODS, run_method
+from drot.apps.furniture import ANGLE_THRESHOLD, DEFAULT_ITEMS, POSITION_THRESHOLD, furniture_scene
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("--items", nargs="+", default=list(DEFAULT_ITEMS), help="catalogue names or mesh files")
+parser.add_argument("--seed", type=int, default=0, help="seeds the random start placement")
+parser.add_argument("--iterations", type=int, default=500, help="(the paper: 1000)")
+parser.add_argument("--resolution", type=int, default=128, help="(the paper: 256)")
+args = parser.parse_args()
+
+out = Path(__file__).parent / "output"
+problem = furniture_scene(args.items, seed=args.seed, resolution=args.resolution)
+print(f"{len(problem.items)} items, {args.resolution}^2, {args.iterations} iterations; success: mean position error "
+      f"<= {POSITION_THRESHOLD} m and mean angle error <= {math.degrees(ANGLE_THRESHOLD):.0f} deg")
+start = problem.errors(problem.start)
+print(f"{'start':>26}: position error {start.position:.3f} m, angle error {math.degrees(start.angle):5.1f} deg")
+
+results = {}
+for method in ("hybrid", "standard"):
+    # max_points: the room fills the view, so DROT matches a random subset of 2048 pixels per side.
+    r = run_method(problem.scene, method, args.iterations, seed=args.seed, max_points=2048,
+                   record_frames=60 if method == "hybrid" else 0, progress=True)
+    results[method] = r
+    e = problem.errors(r.parameters)
+    print(f"{METHODS[method]:>26}: position error {e.position:.3f} m, angle error {math.degrees(e.angle):5.1f} deg, "
+          f"success {e.success}, {r.wall_seconds:.1f} s")
+    print(" " * 28 + ", ".join(f"{name} {p:.2f} m/{math.degrees(a):.0f} deg" for name, (p, a) in e.per_item.items()))
+
+h, s = results["hybrid"], results["standard"]
+report.save_strip(out / "furniture_strip.png", [[h.initial_images[0], h.target_images[0], h.final_images[0],
+                                                 s.final_images[0]]],
+                  ["start", "target", "DROT-hybrid", "L2 (standard)"])
+report.save_animation(out / "furniture_hybrid.gif", h.frames, fps=12)
+print(f"wrote {out / 'furniture_strip.png'} and {out / 'furniture_hybrid.gif'}")
