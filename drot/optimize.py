@@ -21,7 +21,7 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -71,6 +71,10 @@ class OptimizeSettings:
             derivatives: the per-pixel L2 gradients have another scale than the OT loss's, and
             second moments carried over from the RGBXY phase make the first L2 steps far too
             small or too large (measured in the README). ``False`` keeps one Adam state throughout.
+        fixed: names of parameters held at their start values (not optimised), e.g. the shape of
+            a warp while a first stage recovers its pose.
+        regularizer: optional callable ``values -> scalar tensor`` (parameter name → current value)
+            added to the loss of every iteration, e.g. a thin-plate spline's bending energy.
         eval_every: every that many iterations (and at the last one), render every view and record
             the image PSNR in the history (``psnr``); 0 = never. The time it takes is left out of
             ``seconds`` and of the it/s figures.
@@ -101,6 +105,8 @@ class OptimizeSettings:
     soft_sigma: float = 1e-4
     soft_gamma: float = 1e-4
     reset_at_switch: bool = True
+    fixed: tuple[str, ...] = ()
+    regularizer: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None = None
     eval_every: int = 0
     seed: int = 0
     device: str = "cpu"
@@ -440,8 +446,16 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         goal = dataclasses.replace(goal, mask=goal.images.amax(-1) > 1e-6)
 
     start = _start_values(scene, initial, settings.seed)
-    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(True) for p in scene.parameters}
-    optimizer = torch.optim.Adam(list(params.values()), lr=settings.lr, betas=(0.9, 0.999))
+    unknown_fixed = set(settings.fixed) - {p.name for p in scene.parameters}
+    if unknown_fixed:
+        raise ValueError(f"fixed names unknown parameter(s) {sorted(unknown_fixed)}; scene parameters: "
+                         f"{[p.name for p in scene.parameters]}")
+    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(p.name not in settings.fixed)
+              for p in scene.parameters}
+    free = [v for k, v in params.items() if k not in settings.fixed]
+    if not free:
+        raise ValueError("every parameter is fixed: nothing to optimise")
+    optimizer = torch.optim.Adam(free, lr=settings.lr, betas=(0.9, 0.999))
     lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=settings.lr_decay)
     schedule = GradientSchedule(settings.strategy, settings.iterations, settings.rgbxy_fraction, settings.seed)
     rgbxy = (_RgbxyStep(scene, goal, settings, background, backend, rng)
@@ -474,6 +488,8 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         if loss is None:  # a standard iteration (or no view could be matched)
             mode = standard.mode
             loss = standard.loss(params, it)
+        if settings.regularizer is not None:
+            loss = loss + settings.regularizer(params)
         loss.backward()
         optimizer.step()
         lr_now = optimizer.param_groups[0]["lr"]

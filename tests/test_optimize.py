@@ -125,3 +125,17 @@ def test_hybrid_switch_is_detected_once_and_resets_adam():
     # Identical up to the switch, different after it (fresh moments give other step sizes).
     assert kept.history[17]["loss"] == reset.history[17]["loss"]
     assert kept.history[-1]["loss"] != reset.history[-1]["loss"]
+
+
+def test_fixed_parameters_stay_and_regularizer_enters_the_loss():
+    scene = drot.load_scene("cube", resolution=24)
+    start = scene.initial_values(3)
+    result = drot.optimize(scene, iterations=6, initial=start, fixed=("rotation",), strategy="standard")
+    assert torch.equal(result.parameters["rotation"], start["rotation"])
+    assert not torch.equal(result.parameters["translation"], start["translation"])
+    plain = drot.optimize(scene, iterations=3, initial=start, strategy="standard")
+    pulled = drot.optimize(scene, iterations=3, initial=start, strategy="standard",
+                           regularizer=lambda v: 100.0 * v["translation"].square().sum())
+    assert pulled.history[0]["loss"] > plain.history[0]["loss"] + 1.0
+    with pytest.raises(ValueError, match="fixed names unknown"):
+        drot.optimize(scene, iterations=2, fixed=("nope",))

@@ -3,4 +3,11 @@
 Each module builds a :class:`drot.Scene` whose geometry model (``Scene.geometry``, fed by
 parameters of kind ``"model"``) maps the application's parameters to vertices; ``drot.optimize``
 then runs the same loop and the same hybrid-gradient scheduler for all of them.
+
+* :mod:`drot.apps.furniture`   — room layout: X–Z translation and Y rotation per furniture item;
+* :mod:`drot.apps.smpl`        — SMPL body pose through ``smplx`` (:mod:`drot.apps.smpl_model`
+  writes a stand-in model file in SMPL's format for tests and examples);
+* :mod:`drot.apps.blendshapes` — expression weights of a blendshape set;
+* :mod:`drot.apps.accessory`   — a 2-D accessory warped onto a portrait (four-point homography,
+  optional thin-plate spline: :mod:`drot.apps.warps`; generated images: :mod:`drot.apps.accessory_assets`).
 """
