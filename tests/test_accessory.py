@@ -231,3 +231,16 @@ def test_loading_pngs(tmp_path):
         assert torch.allclose(load_portrait(tmp_path / name), torch.from_numpy(face).float() / 255)
     scene = accessory_scene(loaded, load_portrait(tmp_path / "face.png"), TARGET_PLACEMENTS["tie"])
     assert accessory_mask(scene, scene.target_values()).sum() == int((acc[..., 3] >= 128).sum())
+
+
+def test_tps_fit_adds_the_bending_energy_to_the_warp_stage():
+    acc, bg = accessory_image("glasses"), portrait()
+    scene = accessory_scene(acc, bg, TARGET_PLACEMENTS["glasses"], tps_grid=3)
+    quick = FitSettings(pose=dataclasses.replace(FitSettings().pose, iterations=4),
+                        warp=dataclasses.replace(FitSettings().warp, iterations=4))
+    plain = fit_accessory(scene, settings=dataclasses.replace(quick, bending_weight=0.0), seed=1)
+    bent = fit_accessory(scene, settings=dataclasses.replace(quick, bending_weight=1e6), seed=1)
+    # The same first warp-stage step, except for the penalty: the stiff fit keeps the TPS offsets smaller.
+    assert plain.warp_result.history[0]["loss"] == pytest.approx(bent.warp_result.history[0]["loss"], rel=1e-3)
+    energy = lambda fit: float(scene.geometry.bending_energy(fit.warp_result.parameters))  # noqa: E731
+    assert energy(bent) <= energy(plain)

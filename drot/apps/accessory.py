@@ -22,8 +22,8 @@ them to the accessory's pixels in the target composite (whose coverage mask is k
 accessory pixels are matched). :func:`fit_accessory` recovers a placement in two stages (pose by
 the chosen method, then the full warp by per-pixel L2). An optional thin-plate-spline warp
 (``tps_grid``) adds a local non-rigid deformation under the homography (parameter ``"tps"``;
-:meth:`AccessoryWarp.bending_energy` is its regulariser, which needs an optimizer hook to be
-added to the loss: drot.optimize has none yet).
+:meth:`AccessoryWarp.bending_energy`, weighted by ``FitSettings.bending_weight``, is added to
+the loss of the warp stage through ``OptimizeSettings.regularizer``).
 
 Coordinates. *Pixel coordinates* ``(x, y)``: x right, y down, origin at the canvas's top-left
 corner, pixel ``(row i, column j)`` covering ``[j, j + 1] x [i, i + 1]``. *Canvas units*: origin
@@ -417,8 +417,7 @@ class AccessoryWarp:
         return grid_points(self.tps_grid, dtype=dtype, device=device)
 
     def bending_energy(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
-        """TPS bending energy of ``values["tps"]`` (0 without a TPS grid): the regulariser to add to the
-        loss (needs an optimizer hook, see the module's notes)."""
+        """TPS bending energy of ``values["tps"]`` (0 without a TPS grid): the warp stage's regulariser."""
         if not self.tps_grid or "tps" not in values:
             return values["pose"].new_zeros(())
         grid = self.control_points(values["tps"].dtype, values["tps"].device)
@@ -527,8 +526,11 @@ class FitSettings:
         warp: stage 2, the full perspective warp (pose and shape, and the TPS offsets when the
             scene has them), from stage 1's result: per-pixel L2 (standard derivatives), the
             fine-alignment step of the hybrid schedule, for every method.
+        bending_weight: weight of the TPS bending energy added to the warp stage's loss (scenes
+            with a TPS grid only).
     """
 
+    bending_weight: float = 1e-3
     pose: OptimizeSettings = OptimizeSettings(iterations=200, lr=0.02, lr_decay=0.995)
     warp: OptimizeSettings = OptimizeSettings(iterations=200, lr=0.02, lr_decay=0.995, strategy="standard")
 
@@ -629,7 +631,11 @@ def fit_accessory(scene: Scene, start=None, method: str = "hybrid", settings: Fi
                            initial=pose_only(initial))
     # Stage 2: every parameter, from stage 1's pose.
     stage2_start = dict(initial, pose=pose_result.parameters["pose"].cpu())
-    warp_result = optimize(scene, None, dataclasses.replace(settings.warp, seed=seed, record_frames=record_frames),
+    regularizer = None
+    if warp.tps_grid:
+        regularizer = lambda values: settings.bending_weight * warp.bending_energy(values)  # noqa: E731
+    warp_result = optimize(scene, None, dataclasses.replace(settings.warp, seed=seed, record_frames=record_frames,
+                                                            regularizer=regularizer),
                            initial=stage2_start)
 
     target_mask = accessory_mask(scene, target)
