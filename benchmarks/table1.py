@@ -1,6 +1,6 @@
 """The paper's Table 1 (§6.1) on drot: every row × every scene × seeds, as a resumable sweep.
 
-    python benchmarks/table1.py --quick                     # every scene, ~7 min on an idle 2-core CPU
+    python benchmarks/table1.py --quick                     # every scene, ~12 min on a 2-core CPU
     python benchmarks/table1.py --device cuda               # the paper's protocol (10 seeds × 1000 it. × 128²)
     python benchmarks/table1.py --quick --scenes kitty --variants hybrid,l2
     python benchmarks/table1.py --help
