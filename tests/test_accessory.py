@@ -19,13 +19,7 @@ from drot.render.renderer import render
 BACKEND = drot.get_backend("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These scenes are tiny (a few hundred pixels): one thread is fastest, and unaffected by other jobs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 QUAD = torch.tensor([[0.1, 0.2], [1.3, -0.1], [1.1, 1.4], [-0.2, 0.9]], dtype=torch.float64)
 
 

@@ -21,13 +21,7 @@ from drot.render.renderer import render
 BACKEND = drot.get_backend("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """These small problems run fastest on one thread (and do not slow down a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def render_target(scene):
