@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import report
+from . import metrics, report
 from .optimize import OptimizationResult, OptimizeSettings, optimize
 from .scene.scene import Scene
 
@@ -54,9 +54,8 @@ def summary_rows(runs: Sequence[BenchmarkRun]) -> list[dict[str, Any]]:
 
 def succeeded(result, metric: str, threshold: float) -> bool | None:
     """Whether a run reached the scene's success threshold: vertex MAE at most it, or PSNR at least it."""
-    if metric == "psnr":
-        return result.psnr >= threshold
-    return None if result.vertex_mae is None else result.vertex_mae <= threshold
+    value = result.psnr if metric == "psnr" else result.vertex_mae
+    return None if value is None else metrics.meets_threshold(value, threshold, metrics.HIGHER_IS_BETTER[metric])
 
 
 def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float, metric: str = "vertex_mae") -> list[dict[str, Any]]:

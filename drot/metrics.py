@@ -170,6 +170,16 @@ def vertex_mae(vertices, reference_vertices) -> float:
     return float((a - b).abs().mean())
 
 
+#: The main metrics a scene's benchmark may report → whether higher is better (then a success
+#: threshold is a lower bound, as for PSNR; else an upper bound, as for vertex MAE).
+HIGHER_IS_BETTER = {"vertex_mae": False, "psnr": True}
+
+
+def meets_threshold(value: float, threshold: float, higher_is_better: bool) -> bool:
+    """One run's success: ``value >= threshold`` for scores (PSNR), ``value <= threshold`` for errors."""
+    return bool(value >= threshold) if higher_is_better else bool(value <= threshold)
+
+
 def success_rate(errors: Sequence[float] | torch.Tensor, threshold: float, higher_is_better: bool = False) -> float:
     """Fraction of ``errors`` that are ``<= threshold`` (e.g. final vertex MAE per run), or
     ``>= threshold`` with ``higher_is_better`` (e.g. PSNR per run).

@@ -226,7 +226,7 @@ class SceneEntry:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.metric == "psnr"
+        return metrics.HIGHER_IS_BETTER[self.metric]
 
 
 def scene_entry(name: str, title: str | None = None, metric: str | None = None) -> SceneEntry:
@@ -408,7 +408,7 @@ def summarize(protocol: Protocol, scenes: Sequence[SceneEntry], cells: Mapping[t
             main = [v for v in main if v is not None and not math.isnan(v)]
             cell = {"n": len(keys), "done": len(recs), "ok": len(ok),
                     "errors": [r.get("error", "") for r in recs if r.get("status") != "ok"],
-                    "success": sum((v >= scene.threshold) if scene.higher_is_better else (v <= scene.threshold)
+                    "success": sum(metrics.meets_threshold(v, scene.threshold, scene.higher_is_better)
                                    for v in main)}
             for m in ("vertex_mae", "psnr", "ssim", "rmse", *extra):
                 cell[m] = _mean([_main_value(r, m) for r in ok])
@@ -501,8 +501,8 @@ def csv_rows(specs: Sequence[RunSpec], records: Mapping[str, Mapping[str, Any]],
         row.update({k: v for k, v in res.get("metrics", {}).items() if k not in row})
         row.update({
             "main_metric": scene.metric, "threshold": scene.threshold,
-            "success": None if main is None else bool(main >= scene.threshold if scene.higher_is_better
-                                                      else main <= scene.threshold),
+            "success": None if main is None else metrics.meets_threshold(main, scene.threshold,
+                                                                         scene.higher_is_better),
             "it_per_s": res.get("it_per_s"), "wall_s": res.get("wall_s"), "matching_s": res.get("matching_s"),
             "resolution": spec.config.get("resolution"), "iterations": res.get("iterations"),
             "error": rec.get("error"), "traceback": rec.get("traceback"),

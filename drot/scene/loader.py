@@ -57,6 +57,7 @@ from typing import Any
 
 import torch
 
+from ..metrics import HIGHER_IS_BETTER
 from ..render.camera import Camera, square_views
 from ..render.shading import Material
 from . import models, procedural, values
@@ -88,9 +89,8 @@ PROCEDURAL = {
     "textured_box": models.textured_box,
 }
 
-# The main metrics a scene's benchmark may report → whether higher is better (then the success
-# threshold is a lower bound, as for PSNR; else an upper bound, as for vertex MAE).
-METRICS = {"vertex_mae": False, "psnr": True}
+# The main metrics a scene's benchmark may report → whether higher is better.
+METRICS = HIGHER_IS_BETTER
 
 
 def scene_dirs() -> list[Path]:
