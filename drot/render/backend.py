@@ -112,7 +112,8 @@ def _say_skipped(name: str, device: str, reason: str) -> None:
 def backend_status(device: torch.device | str = "cpu") -> list[BackendStatus]:
     """Probe every registered backend on ``device`` (by constructing it) and say why any is unusable."""
     device = str(torch.device(device))
-    return [BackendStatus(name, _probe(name, device)[0] is not None, _probe(name, device)[1]) for name in _FACTORIES]
+    probes = {name: _probe(name, device) for name in _FACTORIES}
+    return [BackendStatus(name, backend is not None, reason) for name, (backend, reason) in probes.items()]
 
 
 def get_backend(name: str = "auto", device: torch.device | str = "cpu") -> RasterBackend:
