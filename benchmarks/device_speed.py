@@ -25,10 +25,10 @@ import argparse
 import torch
 
 import drot
-from drot import extension, report
+from drot.render import extension, report
 from drot.matching.pixels import image_points
 from drot.matching.sinkhorn import SinkhornMatcher
-from drot.proxies import freeze_surface_points
+from drot.render.proxies import freeze_surface_points
 from drot.render.backend import get_backend
 from drot.render.renderer import render, surface_attributes
 from timing import timed

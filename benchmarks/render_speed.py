@@ -14,8 +14,8 @@ import torch
 
 import drot
 from drot import report
-from drot.losses import image_l2_loss, rgbxy_loss
-from drot.proxies import point_proxies
+from drot.optim.losses import image_l2_loss, rgbxy_loss
+from drot.render.proxies import point_proxies
 from drot.render.backend import get_backend
 from drot.render.renderer import render
 from timing import timed

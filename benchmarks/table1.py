@@ -11,7 +11,7 @@ protocols and the outputs are documented in drot/table1.py and benchmarks/README
 """
 import sys
 
-from drot.table1 import main
+from drot.eval.table1 import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,7 +13,7 @@ transport, bipartite, identity), ``drot.losses``, ``drot.schedule`` (hybrid grad
 ``drot.optimize`` (the loop), ``drot.scene`` (meshes, parameters, scene files), ``drot.metrics``,
 ``drot.report`` (result folders), ``drot.cli`` (``drot-bench``).
 """
-from .optimize import OptimizationResult, OptimizeSettings, optimize
+from .optim import OptimizationResult, OptimizeSettings, optimize
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
@@ -22,7 +22,8 @@ from .render.shading import Material
 from .scene.loader import available_scenes, load_scene
 from .scene.mesh import Mesh, MeshError, load_mesh, mesh_from_arrays
 from .scene.parameters import Parameter
-from .scene.scene import Scene, SceneState
+from .render.state import SceneState
+from .scene.scene import Scene
 
 __version__ = "0.1.0"
 

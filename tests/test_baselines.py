@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import drot
-from drot.baselines import SoftRasSettings, soft_render
+from drot.render.soft import SoftRasSettings, soft_render
 from drot.matching import FlowMatcher, image_points, make_matcher
-from drot.multiscale import ResolutionSchedule, downsample, resolution_levels
+from drot.optim.multiscale import ResolutionSchedule, downsample, resolution_levels
 from drot.render.backend import get_backend
 
 NEAR_START = {"translation": torch.tensor([0.12, -0.08, 0.06])}

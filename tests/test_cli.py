@@ -3,7 +3,7 @@ import json
 
 import imageio.v3 as iio
 
-from drot.cli import main
+from drot.eval.cli import main
 
 
 def test_drot_bench_writes_a_results_folder(tmp_path, capsys):
@@ -39,7 +39,7 @@ def test_drot_bench_rejects_bad_flags(capsys):
 
 
 def test_cuda_defaults_are_the_papers_full_protocol():
-    from drot.cli import FULL, QUICK, apply_protocol_defaults, build_parser
+    from drot.eval.cli import FULL, QUICK, apply_protocol_defaults, build_parser
     on_gpu = apply_protocol_defaults(build_parser().parse_args(["--device", "cuda"]))
     assert (on_gpu.iterations, on_gpu.seeds, on_gpu.resolution) == (1000, 10, 128) == tuple(FULL.values())
     on_cpu = apply_protocol_defaults(build_parser().parse_args(["--seeds", "2"]))
@@ -47,7 +47,7 @@ def test_cuda_defaults_are_the_papers_full_protocol():
 
 
 def test_psnr_scenes_count_successes_on_psnr(tmp_path, capsys):
-    from drot.cli import main
+    from drot.eval.cli import main
     code = main(["--scene", "teapot", "--seeds", "1", "--iterations", "4", "--resolution", "16", "--methods", "standard",
                  "--frames", "0", "--no-progress", "--threshold", "1000", "--out", str(tmp_path)])
     assert code == 0

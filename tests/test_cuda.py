@@ -28,8 +28,8 @@ def test_optimize_on_cuda_converges():
 
 
 # ------------------------------------------------------------------ drot._C's CUDA kernels vs reference
-from drot import extension  # noqa: E402
-from drot.proxies import freeze_surface_points  # noqa: E402
+from drot.render import extension  # noqa: E402
+from drot.render.proxies import freeze_surface_points  # noqa: E402
 from drot.render.renderer import surface_attributes  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import drot
-from drot.cli import main as bench_main
+from drot.eval.cli import main as bench_main
 from drot.scene.mesh import MeshError, load_mesh, mesh_from_arrays
 
 

@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 import drot
-from drot import extension
-from drot.proxies import freeze_surface_points, freeze_surface_points_reference, point_proxies
+from drot.render import extension
+from drot.render.proxies import freeze_surface_points, freeze_surface_points_reference, point_proxies
 from drot.render.renderer import render, surface_attributes
 from drot.render.torch_backend import TorchBackend
 

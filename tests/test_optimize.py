@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import drot
-from drot.schedule import GradientSchedule
+from drot.optim.schedule import GradientSchedule
 
 FAR_START = {"translation": torch.tensor([0.8, 0.8, -0.8])}  # no overlap with the target in most views
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import drot
-from drot.proxies import point_proxies
+from drot.render.proxies import point_proxies
 from drot.render.camera import square_views
 from drot.scene.mesh import mesh_from_arrays
 from drot.scene.parameters import Parameter

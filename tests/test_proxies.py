@@ -1,7 +1,7 @@
 """Point proxies: the paper's triangle example (§4.2.2) and finite-difference checks of Eq. 8 and Eq. 10."""
 import torch
 
-from drot.proxies import freeze_surface_points, point_proxies
+from drot.render.proxies import freeze_surface_points, point_proxies
 from drot.render.renderer import render
 from drot.render.torch_backend import TorchBackend
 from drot.scene.parameters import Parameter

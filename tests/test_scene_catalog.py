@@ -6,7 +6,7 @@ import torch
 import trimesh
 
 import drot
-from drot.losses import image_l2_loss
+from drot.optim.losses import image_l2_loss
 from drot.render.torch_backend import _cube_lookup
 from drot.scene import models
 from drot.scene.deform import rbf_warp

@@ -1,4 +1,4 @@
-"""Resumable sweeps (drot.sweep) and the Table 1 harness's writers and command line (drot.table1)."""
+"""Resumable sweeps (drot.eval.sweep) and the Table 1 harness's writers and command line (drot.eval.table1)."""
 import csv
 import json
 import os
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from drot import metrics
-from drot import table1
-from drot.sweep import RUNS_FILE, RunSpec, RunStore, run_sweep, settings_hash
+from drot.eval import table1
+from drot.eval.sweep import RUNS_FILE, RunSpec, RunStore, run_sweep, settings_hash
 
 SPECS = [RunSpec("scene", f"v{v}", seed, {"lr": 0.1 * (v + 1)}) for v in range(2) for seed in range(3)]
 
@@ -88,7 +88,7 @@ def test_a_torn_last_line_is_skipped_and_redone(tmp_path):
 
 _KILLED_SWEEP = textwrap.dedent("""
     import sys, time
-    from drot.sweep import RunSpec, run_sweep
+    from drot.eval.sweep import RunSpec, run_sweep
     specs = [RunSpec("s", "v", seed, {}) for seed in range(6)]
     def run(spec):
         with open(sys.argv[2], "a") as fh:

@@ -13,7 +13,7 @@ Short runs: the paper decays the learning rate ×0.999 per iteration over 1000 i
 """
 from __future__ import annotations
 
-from ..optimize import OptimizationResult, optimize
+from ..optim.loop import OptimizationResult, optimize
 from ..scene.scene import Scene
 
 #: Method → label for tables.
@@ -38,7 +38,7 @@ def run_method(scene: Scene, method: str, iterations: int, seed: int = 0, initia
                **settings) -> OptimizationResult:
     """Run ``method`` (a key of :data:`METHODS`) on ``scene`` for ``iterations`` steps with :func:`drot.optimize`.
 
-    ``settings`` are :class:`~drot.optimize.OptimizeSettings` fields, the same for every method; the
+    ``settings`` are :class:`~drot.optim.OptimizeSettings` fields, the same for every method; the
     learning-rate decay defaults to :func:`schedule_settings`.
     """
     if method not in METHODS:

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..optimize import OptimizationResult, OptimizeSettings, optimize
+from ..optim.loop import OptimizationResult, OptimizeSettings, optimize
 from ..render.backend import get_backend
 from ..render.camera import Camera
 from ..render.renderer import render
@@ -541,7 +541,7 @@ class AccessoryFit:
 
     Attributes:
         method: the stage-1 strategy (``"hybrid"``, ``"standard"``, ...).
-        pose_result, warp_result: the :class:`~drot.optimize.OptimizationResult` of each stage.
+        pose_result, warp_result: the :class:`~drot.optim.OptimizationResult` of each stage.
         start_corners, pose_corners, corners, target_corners: pixel corners ``[4, 2]`` (float32) at
             the start, after stage 1, at the end, and of the target.
         disp, iou: final Disp and mask IoU; ``start_disp``, ``start_iou``: the same at the start

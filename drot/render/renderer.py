@@ -11,7 +11,7 @@ import dataclasses
 
 import torch
 
-from ..scene.scene import SceneState
+from .state import SceneState
 from .backend import RasterBackend
 from .shading import shade
 

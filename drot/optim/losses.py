@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from .matching.base import check_lam
+from ..matching.base import check_lam
 
 
 def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.Tensor:

@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .report import to_jsonable as _jsonable
+from ..report import to_jsonable as _jsonable
 
 __all__ = ["RunSpec", "RunStore", "run_sweep", "failed", "settings_hash", "RUNS_FILE"]
 

@@ -13,7 +13,7 @@ while no gradient flows through ``w`` (∂w/∂θ = 0). Together they are the 5-
 several iterations old — the proxies are reused between matchings) and the *current* clip positions
 and vertex attributes, it returns every covered pixel's screen XY and interpolated attributes,
 differentiable in positions and attributes only. It runs the compiled ``drot._C`` op (C++ / CUDA,
-:mod:`drot.extension`) when built, else :func:`freeze_surface_points_reference`, the pure-PyTorch
+:mod:`drot.render.extension`) when built, else :func:`freeze_surface_points_reference`, the pure-PyTorch
 reference with the same values and gradients.
 """
 from __future__ import annotations
@@ -23,10 +23,9 @@ import dataclasses
 import torch
 
 from . import extension
-
-from .render.backend import RasterBackend
-from .render.renderer import shade_attributes, surface_attributes
-from .scene.scene import SceneState
+from .backend import RasterBackend
+from .renderer import shade_attributes, surface_attributes
+from .state import SceneState
 
 
 @dataclasses.dataclass(frozen=True)

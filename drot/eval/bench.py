@@ -3,7 +3,7 @@
 Used by ``drot-bench`` and by the scripts in ``benchmarks/``. A method is a strategy name
 (``hybrid``, ``basic``, ``random``, ``standard``, ``softras``); ``standard`` is the L2 baseline with
 standard derivatives through the analytic antialiasing (what nvdiffrast gives), ``softras`` the L2
-loss on soft-rasterized images. The whole of the paper's Table 1 is :mod:`drot.table1`.
+loss on soft-rasterized images. The whole of the paper's Table 1 is :mod:`drot.eval.table1`.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from . import metrics, report
-from .optimize import OptimizationResult, OptimizeSettings, optimize
-from .scene.scene import Scene
+from .. import metrics, report
+from ..optim.loop import OptimizationResult, OptimizeSettings, optimize
+from ..scene.scene import Scene
 
 METHOD_LABELS = {"hybrid": "DROT-hybrid", "basic": "DROT-basic", "random": "DROT-random", "standard": "L2 (standard)",
                  "softras": "SoftRas (soft L2)"}

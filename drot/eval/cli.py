@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from . import report
+from .. import report
 from .bench import METHOD_LABELS, TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, run_benchmark, summary_rows, write_results
-from .optimize import OptimizeSettings
-from .scene.loader import available_scenes, benchmark_config, scene_config, scene_from_config
-from .schedule import STRATEGIES
+from ..optim.loop import OptimizeSettings
+from ..scene.loader import available_scenes, benchmark_config, scene_config, scene_from_config
+from ..optim.schedule import STRATEGIES
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
 # on a GPU the defaults are the paper's full protocol (10 seeds x 1000 iterations x 128²).

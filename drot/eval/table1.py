@@ -22,7 +22,7 @@ OUTDOOR, JOINT in the paper — run one seed.
 
 Outputs (:func:`write_outputs`): ``table1.md`` (laid out like the paper's table, plus success
 rates and notes), ``runs.csv`` (every run), ``curves_<scene>.png`` (error vs time per row group,
-like the paper's Fig. 6), ``summary.json``; the run log ``runs.jsonl`` is :mod:`drot.sweep`'s.
+like the paper's Fig. 6), ``summary.json``; the run log ``runs.jsonl`` is :mod:`drot.eval.sweep`'s.
 
 The command line is ``python benchmarks/table1.py`` (see :func:`main`).
 """
@@ -41,10 +41,10 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from . import metrics, report
-from .optimize import OptimizeSettings, optimize
-from .render.backend import get_backend
-from .render.renderer import render
+from .. import metrics, report
+from ..optim.loop import OptimizeSettings, optimize
+from ..render.backend import get_backend
+from ..render.renderer import render
 from .sweep import RunSpec, run_sweep
 
 # --------------------------------------------------------------------------- rows
@@ -67,7 +67,7 @@ class Variant:
         id: stable short name (part of every run key), e.g. ``"lam0.1"``.
         group: key of :data:`GROUPS`.
         label: row label; ``{base}``, ``{high}`` and ``{bip}`` are replaced by the protocol's resolutions.
-        overrides: :class:`~drot.optimize.OptimizeSettings` fields.
+        overrides: :class:`~drot.optim.OptimizeSettings` fields.
         resolution: ``"base"``, ``"high"`` or ``"bipartite"``: the render resolution of the run.
         same_as: id of a row with the same configuration, whose runs this row shows (run once).
     """
@@ -232,7 +232,7 @@ class SceneEntry:
 def scene_entry(name: str, title: str | None = None, metric: str | None = None) -> SceneEntry:
     """Read a scene file's ``[benchmark]`` table; a missing or unreadable file gives ``found=False``
     with the reason in ``note`` (the table reports it and skips the scene)."""
-    from .scene.loader import find_scene_file, scene_config
+    from ..scene.loader import find_scene_file, scene_config
 
     default_metric = metric or dict((n, m) for n, _, m in TABLE1_SCENES).get(name, "vertex_mae")
     title = title or dict((n, t) for n, t, _ in TABLE1_SCENES).get(name, Path(name).stem.upper())
@@ -295,7 +295,7 @@ def build_specs(protocol: Protocol, scenes: Sequence[SceneEntry]
 
 @functools.lru_cache(maxsize=32)
 def _scene(name: str, resolution: int, digest: str):
-    from .scene.loader import load_scene
+    from ..scene.loader import load_scene
 
     return load_scene(name, resolution=resolution)
 

@@ -1,7 +1,7 @@
 """drot's compiled extension ``drot._C``: find it, load it once, say once when it is missing.
 
 ``drot._C`` registers ``torch.ops.drot.freeze_surface_points`` (and its backward), the C++ / CUDA
-version of :func:`drot.proxies.freeze_surface_points_reference`. It is optional: without it drot
+version of :func:`drot.render.proxies.freeze_surface_points_reference`. It is optional: without it drot
 runs the PyTorch reference, which computes the same values and gradients. Build it with
 ``python3 -m drot.build_extension`` (CMake, against the installed torch).
 """

@@ -8,7 +8,7 @@ Strategies (paper §5.1.2, Table 1 (d)):
 * ``random``   — a fair coin per iteration (seeded);
 * ``standard`` — standard derivatives throughout: the differentiable-rasterizer baseline;
 * ``softras``  — no RGBXY either: per-pixel L2 on soft-rasterized images (SoftRas-style
-  baseline, :mod:`drot.baselines.softras`).
+  baseline, :mod:`drot.render.soft`).
 """
 from __future__ import annotations
 

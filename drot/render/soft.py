@@ -31,9 +31,9 @@ import math
 
 import torch
 
-from ..render.backend import RasterBackend
-from ..render.renderer import shade_attributes, surface_attributes
-from ..scene.scene import SceneState
+from .backend import RasterBackend
+from .renderer import shade_attributes, surface_attributes
+from .state import SceneState
 
 __all__ = ["SoftRasSettings", "SoftFrame", "soft_render"]
 

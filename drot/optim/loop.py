@@ -1,6 +1,6 @@
 """The optimisation loop shared by every application: ``drot.optimize(scene, target)``.
 
-Per iteration, :class:`~drot.schedule.GradientSchedule` picks the derivatives:
+Per iteration, :class:`~drot.optim.schedule.GradientSchedule` picks the derivatives:
 
 * **RGBXY** (paper Eq. 15): every ``K + 1`` iterations a view is drawn, rendered, its covered pixels
   become point proxies (frozen barycentrics) and are matched to the target pixels by the matcher
@@ -9,8 +9,8 @@ Per iteration, :class:`~drot.schedule.GradientSchedule` picks the derivatives:
   current parameters — and the loss pulls every proxy toward its matched target.
 * **standard** (Eq. 5): a random view is rendered with antialiasing and compared per pixel (L2).
   The Table 1 (e) baselines vary this step: the resolution it renders and compares at
-  (``l2_schedule``, :mod:`drot.multiscale`) and, with ``strategy="softras"``, a soft rasterizer
-  (:mod:`drot.baselines.softras`) instead of the hard one.
+  (``l2_schedule``, :mod:`drot.optim.multiscale`) and, with ``strategy="softras"``, a soft rasterizer
+  (:mod:`drot.render.soft`) instead of the hard one.
 
 Adam with lr 0.02 decayed ×0.999 per iteration, one view per iteration, as in the paper.
 """
@@ -26,17 +26,17 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from . import metrics
-from .baselines.softras import SoftRasSettings, soft_render
+from .. import metrics
+from ..render.soft import SoftRasSettings, soft_render
 from .losses import image_l2_loss, rgbxy_loss
-from .matching import MATCHERS, image_points, make_matcher
-from .matching.base import check_lam
+from ..matching import MATCHERS, image_points, make_matcher
+from ..matching.base import check_lam
 from .multiscale import L2_SCHEDULES, ResolutionSchedule, downsample
-from .proxies import point_proxies
-from .render.backend import get_backend
-from .render.renderer import render
+from ..render.proxies import point_proxies
+from ..render.backend import get_backend
+from ..render.renderer import render
 from .schedule import L2_ONLY_STRATEGIES, STRATEGIES, GradientSchedule
-from .scene.scene import Scene
+from ..scene.scene import Scene
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,7 @@ class OptimizeSettings:
         l2_schedule: resolution of the per-pixel L2 iterations: ``"fixed"`` (the scene's),
             ``"multires"`` (render and compare at l2_start_resolution² → full, coarse to fine) or
             ``"downsampled"`` (render at full resolution, compare images area-downsampled to
-            l2_start_resolution² → full); see :mod:`drot.multiscale`.
+            l2_start_resolution² → full); see :mod:`drot.optim.multiscale`.
         l2_start_resolution: short side of the coarsest level of those schedules.
         soft_sigma, soft_gamma: σ (coverage sharpness, squared NDC units) and γ (depth softmax) of
             the soft rasterizer used by ``strategy="softras"``.

@@ -1,0 +1,62 @@
+"""The evaluated state the renderer consumes: a scene at given parameter values.
+
+:class:`SceneState` is everything rasterization, shading and the point proxies need — world-space
+geometry, appearance and per-view camera matrices. It lives below the scene model
+(:mod:`drot.scene`), which produces it (``Scene.evaluate``), so the renderer never imports the
+scene layer. Every tensor in it is a differentiable function of the parameter values.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneState:
+    """A scene evaluated at given parameter values (``V`` vertices, ``N`` views).
+
+    Attributes:
+        vertices: float ``[V, 3]`` world-space positions.
+        normals: float ``[V, 3]`` unit vertex normals.
+        faces: int64 ``[F, 3]``.
+        colors: float ``[V, 3]`` albedo, or None when a texture is used.
+        uvs, texture: ``[V, 2]`` and ``[Ht, Wt, 3]``, or None.
+        clip_matrices: float ``[N, 4, 4]`` world → clip per view.
+        eyes: float ``[N, 3]`` camera positions (the point light sits at the eye unless ``lights`` says otherwise).
+        lights: float ``[N, 3]`` point-light position per view.
+        ambient, diffuse, specular: tensors ``[1]`` or ``[3]``; shininess: float.
+        environment: cube map ``[6, R, R, 3]`` or None.
+        background: image ``[H, W, 3]`` (top row first) behind the geometry, or None for black.
+    """
+
+    vertices: torch.Tensor
+    normals: torch.Tensor
+    faces: torch.Tensor
+    colors: torch.Tensor | None
+    uvs: torch.Tensor | None
+    texture: torch.Tensor | None
+    clip_matrices: torch.Tensor
+    eyes: torch.Tensor
+    lights: torch.Tensor
+    ambient: torch.Tensor
+    diffuse: torch.Tensor
+    specular: torch.Tensor
+    shininess: float
+    environment: torch.Tensor | None
+    background: torch.Tensor | None = None
+
+    def clip_positions(self, views: torch.Tensor | list[int]) -> torch.Tensor:
+        """Clip-space positions ``[B, V, 4]`` of the vertices in the given views."""
+        homo = torch.cat([self.vertices, torch.ones_like(self.vertices[:, :1])], 1)
+        return torch.einsum("vj,bij->bvi", homo, self.clip_matrices[views].to(homo.dtype))
+
+
+def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """Area-weighted vertex normals ``[V, 3]`` (differentiable)."""
+    v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    face_n = torch.linalg.cross(v1 - v0, v2 - v0)
+    n = torch.zeros_like(vertices)
+    for k in range(3):
+        n = n.index_add(0, faces[:, k], face_n)
+    return n / n.norm(dim=1, keepdim=True).clamp_min(1e-12)
