@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ntotal wall time {total:.0f} s (success: Disp <= {DISP_THRESHOLD} and IoU >= {IOU_THRESHOLD})")
     if args.out:
         report.write_json(os.path.join(args.out, "results.json"),
-                          {"settings": {"pose": dataclasses.asdict(settings.pose),
-                                        "warp": dataclasses.asdict(settings.warp)},
+                          {"settings": {"pose": settings.pose.flat(),
+                                        "warp": settings.warp.flat()},
                            "rows": rows, "summary": summary,
                            "wall_seconds": total})
         report.write_csv(os.path.join(args.out, "results.csv"),

@@ -10,6 +10,9 @@ source point a 5-D target:
 * :class:`FlowMatcher` — where dense optical flow (OpenCV Farnebäck, optional extra
   ``drot[flow]``) sends each pixel, the paper's Table 1 (a) alternative.
 
+Matchers register themselves (:func:`register_matcher`, :data:`MATCHERS`): a new one is one
+module plus its import below.
+
 Example::
 
     source, fg = image_points(render_rgb, render_mask, background="include")
@@ -19,30 +22,15 @@ Example::
 """
 from __future__ import annotations
 
-from typing import Any
-
 from .base import Matcher, Matching, PointSet, embed
-from .bipartite import BipartiteMatcher
-from .flow import FlowMatcher
-from .identity import IdentityMatcher
-from .pixels import image_points
+from .registry import MATCHERS, make_matcher, matcher_from_settings, register_matcher
+# Importing a matcher module registers it (this order is the order of MATCHERS).
 from .sinkhorn import SinkhornMatcher
+from .bipartite import BipartiteMatcher
+from .identity import IdentityMatcher
+from .flow import FlowMatcher
+from .pixels import image_points
 
 __all__ = ["PointSet", "Matching", "Matcher", "SinkhornMatcher", "BipartiteMatcher", "IdentityMatcher",
-           "FlowMatcher", "make_matcher", "image_points", "embed", "MATCHERS"]
-
-#: Matcher classes by name.
-MATCHERS: dict[str, type[Matcher]] = {
-    "sinkhorn": SinkhornMatcher,
-    "bipartite": BipartiteMatcher,
-    "identity": IdentityMatcher,
-    "flow": FlowMatcher,
-}
-
-
-def make_matcher(name: str, **kwargs: Any) -> Matcher:
-    """Build a matcher by name (``"sinkhorn"``, ``"bipartite"``, ``"identity"`` or ``"flow"``) with
-    the keyword arguments of its class (``"flow"`` needs ``resolution=(H, W)``)."""
-    if name not in MATCHERS:
-        raise ValueError(f"unknown matcher {name!r}; valid names: {', '.join(MATCHERS)}")
-    return MATCHERS[name](**kwargs)
+           "FlowMatcher", "make_matcher", "matcher_from_settings", "register_matcher", "image_points", "embed",
+           "MATCHERS"]

@@ -201,8 +201,12 @@ class Matcher(abc.ABC):
     inputs, disable autograd, time the call and detach the result.
     """
 
-    #: Short name used by :func:`drot.matching.make_matcher` and in ``Matching.info``.
+    #: Short name used by :func:`drot.matching.make_matcher` and in ``Matching.info`` (set by
+    #: :func:`drot.matching.register_matcher`).
     name: str = "matcher"
+    #: Settings the matcher reads: constructor argument → setting name (a field of
+    #: ``drot.optim.MatchingSettings``, or ``"seed"`` / ``"resolution"`` supplied by the loop).
+    options: dict[str, str] = {"lam": "lam"}
 
     def match(self, source: PointSet, target: PointSet) -> Matching:
         """Match ``source`` [N points] to ``target`` [M points].

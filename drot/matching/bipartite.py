@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from .base import Matcher, PointSet, check_lam, embed
+from .registry import register_matcher
 
 __all__ = ["BipartiteMatcher", "MAX_BIPARTITE_POINTS"]
 
@@ -19,6 +20,7 @@ __all__ = ["BipartiteMatcher", "MAX_BIPARTITE_POINTS"]
 MAX_BIPARTITE_POINTS = 5000
 
 
+@register_matcher("bipartite")
 class BipartiteMatcher(Matcher):
     """Minimum-cost one-to-one assignment between source and target points.
 
@@ -33,7 +35,6 @@ class BipartiteMatcher(Matcher):
             instead of running for minutes.
     """
 
-    name = "bipartite"
 
     def __init__(self, lam: float = 0.5, max_points: int = MAX_BIPARTITE_POINTS) -> None:
         self.lam = check_lam(lam)

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from .base import Matcher, PointSet, check_lam, compute_dtype, embed, nearest_neighbor
+from .registry import register_matcher
 
 __all__ = ["FlowMatcher", "points_to_image", "farneback_flow"]
 
@@ -118,6 +119,7 @@ def _bilinear(image: Tensor, x: Tensor, y: Tensor) -> Tensor:
     return top * (1 - fy) + bottom * fy
 
 
+@register_matcher("flow")
 class FlowMatcher(Matcher):
     """Match every rendered pixel to where dense optical flow sends it in the target image.
 
@@ -137,7 +139,7 @@ class FlowMatcher(Matcher):
         ImportError: at construction, when OpenCV is missing (with the command to install it).
     """
 
-    name = "flow"
+    options = {"lam": "lam", "resolution": "resolution"}  # the flow runs on the images the points came from
 
     def __init__(self, resolution: tuple[int, int] | int, lam: float = 0.5, levels: int | None = None,
                  pyr_scale: float = 0.5, winsize: int = 15, iterations: int = 5, poly_n: int = 7,

@@ -8,10 +8,12 @@ from __future__ import annotations
 from torch import Tensor
 
 from .base import Matcher, PointSet, check_lam, compute_dtype, embed, nearest_neighbor
+from .registry import register_matcher
 
 __all__ = ["IdentityMatcher"]
 
 
+@register_matcher("identity")
 class IdentityMatcher(Matcher):
     """Match each source point to the target point nearest to it in XY (the same pixel when
     both sides come from pixel grids of the same size).
@@ -24,7 +26,6 @@ class IdentityMatcher(Matcher):
     pairing is not a transport plan — that is the point of the paper).
     """
 
-    name = "identity"
 
     def __init__(self, lam: float = 0.5) -> None:
         self.lam = check_lam(lam)

@@ -96,6 +96,7 @@ import torch
 from torch import Tensor
 
 from .base import Matcher, PointSet, check_lam, compute_dtype, embed, embedding_scale, nearest_neighbor
+from .registry import register_matcher
 
 __all__ = ["SinkhornMatcher", "epsilon_schedule", "max_diameter"]
 
@@ -123,6 +124,7 @@ def epsilon_schedule(diameter: float, blur: float, scaling: float) -> list[float
             + [blur ** 2])
 
 
+@register_matcher("sinkhorn")
 class SinkhornMatcher(Matcher):
     """Optimal transport matching with entropic regularisation (see the module docstring
     for the ε convention and the solvers).
@@ -144,7 +146,8 @@ class SinkhornMatcher(Matcher):
             sized). On CUDA the whole plan is one block.
     """
 
-    name = "sinkhorn"
+    options = {"lam": "lam", "blur": "blur", "scaling": "scaling", "max_points": "max_points",
+               "seed": "seed", "solver": "sinkhorn_solver"}
 
     def __init__(self, lam: float = 0.5, blur: float = 0.01, scaling: float = 0.5, solver: str = "auto",
                  max_points: int | None = None, seed: int = 0, *, final_iters: int = 0,

@@ -19,6 +19,7 @@ reference with the same values and gradients.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import torch
 
@@ -144,6 +145,28 @@ def freeze_surface_points_reference(rast: torch.Tensor, tri: torch.Tensor, clip:
     return pixel_index, xy, values
 
 
+def frozen_proxies(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor, attrs: torch.Tensor,
+                   shade: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                   implementation: str = "auto") -> PointProxies:
+    """Point proxies of the pixels covered in ``rast``, from raw rasterizer inputs (nvdiffrast's layout).
+
+    Args:
+        rast: float ``[B, H, W, 4]`` rasterization (bottom row first), possibly several iterations old.
+        tri: int ``[F, 3]`` triangles.
+        clip: float ``[B, V, 4]`` current clip-space positions of the ``B`` rasterized views (differentiable).
+        attrs: ``[V, C]`` current vertex attributes (differentiable).
+        shade: optional ``shade(values [N, C], batch [N]) -> rgb [N, 3]`` turning the interpolated
+            attributes of each proxy (and the index of its view in the batch) into its colour;
+            default: the first three attribute channels are the colour.
+        implementation: the frozen-barycentrics op to use (see :func:`freeze_surface_points`).
+    """
+    pixel_index, xy, values = freeze_surface_points(rast, tri, clip, attrs, implementation=implementation)
+    height, width = rast.shape[1:3]
+    batch = pixel_index // (height * width)
+    rgb = values[:, :3] if shade is None else shade(values, batch)
+    return PointProxies(pixel_index, xy, rgb)
+
+
 def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torch.Tensor,
                   backend: RasterBackend, implementation: str = "auto") -> PointProxies:
     """Point proxies of the pixels covered in ``rast`` (rendered from ``views``), at the current ``state``.
@@ -151,10 +174,15 @@ def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torc
     ``implementation`` chooses the frozen-barycentrics op (see :func:`freeze_surface_points`).
     """
     views = torch.as_tensor(views, dtype=torch.long, device=state.vertices.device).reshape(-1)
-    clip = state.clip_positions(views)
-    pixel_index, xy, attrs = freeze_surface_points(rast, state.faces, clip, surface_attributes(state),
-                                                   implementation=implementation)
-    height, width = rast.shape[1:3]
-    view = views[pixel_index // (height * width)]
-    rgb = shade_attributes(state, backend, attrs, state.eyes[view], state.lights[view])
-    return PointProxies(pixel_index, xy, rgb)
+    return frozen_proxies(rast, state.faces, state.clip_positions(views), surface_attributes(state),
+                          state_shader(state, backend, views), implementation)
+
+
+def state_shader(state: SceneState, backend: RasterBackend, views: torch.Tensor
+                 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The ``shade(values, batch)`` of :func:`frozen_proxies` for a scene state rendered from ``views``:
+    its material and lights, each proxy seen from its view's eye."""
+    def shade(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        view = views[batch]
+        return shade_attributes(state, backend, values, state.eyes[view], state.lights[view])
+    return shade

@@ -23,7 +23,7 @@ paper's eight evaluation scenes)::
     # or: [[views.cameras]] with eye, target, up (and optional fov, near, far)
     [[parameters]]                        # one table per optimised parameter
     name = "translation"
-    kind = "translation"                  # see drot.scene.parameters.KINDS
+    kind = "translation"                  # see drot.scene.kinds.KINDS
     target = [0, 0, 0]
     init_range = [-1, 1]                  # or: initial = [...]
     axis = [0, 1, 0]                      # rotation only: optimise one angle [1] about this axis

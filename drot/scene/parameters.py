@@ -11,20 +11,7 @@ import math
 
 import torch
 
-# kind → human description; the shape of each kind's value is checked by Parameter.
-KINDS = {
-    "translation": "object translation [3]",
-    "rotation": "object rotation: axis-angle [3], or an angle [1] about `axis`",
-    "scale": "object scale, uniform [1] or per axis [3]",
-    "vertex_offsets": "per-vertex displacement [V, 3]",
-    "camera_eye": "displacement of every view's eye [3]",
-    "camera_target": "displacement of every view's look-at point [3] (changes the view direction)",
-    "diffuse": "diffuse reflectance, scalar [1] or RGB [3]",
-    "specular": "specular reflectance [1]",
-    "texture": "albedo texture [Ht, Wt, 3]",
-    "environment": "environment cube map [6, R, R, 3]",
-    "model": "any shape: an input of the scene's geometry model (joint angles, blendshape weights, item poses, ...)",
-}
+from .kinds import KINDS, axis_angle_matrix  # noqa: F401  (axis_angle_matrix: re-exported)
 
 
 def _as_tensor(value, name: str) -> torch.Tensor:
@@ -42,7 +29,7 @@ class Parameter:
 
     Attributes:
         name: unique name (used in results).
-        kind: one of :data:`KINDS`.
+        kind: a registered kind (:data:`drot.scene.kinds.KINDS`).
         target: the value to recover (float tensor of the kind's shape).
         initial: fixed start value, or None to draw one per seed from ``init_range``.
         init_range: ``(low, high)``: a random start is ``uniform(low, high)`` elementwise
@@ -78,14 +65,7 @@ class Parameter:
             if axis.shape != (3,) or float(axis.norm()) == 0:
                 raise ValueError(f"parameter {self.name!r}: axis must be a non-zero [3] vector")
             object.__setattr__(self, "axis", axis / axis.norm())
-        expected = {"translation": (3,), "camera_eye": (3,), "camera_target": (3,), "specular": (1,)}
-        shape = tuple(self.target.shape)
-        if self.kind in expected and shape != expected[self.kind]:
-            raise ValueError(f"parameter {self.name!r} of kind {self.kind} must have shape {expected[self.kind]}, got {shape}")
-        if self.kind == "rotation" and shape != ((1,) if self.axis is not None else (3,)):
-            raise ValueError(f"parameter {self.name!r}: rotation is an angle [1] with `axis`, or axis-angle [3] without")
-        if self.kind in ("scale", "diffuse") and shape not in ((1,), (3,)):
-            raise ValueError(f"parameter {self.name!r} of kind {self.kind} must have shape (1,) or (3,), got {shape}")
+        KINDS[self.kind].validate(self)
 
     def sample_initial(self, generator: torch.Generator) -> torch.Tensor:
         """The start value: ``initial`` if fixed, else a uniform draw from ``init_range``."""
@@ -94,17 +74,3 @@ class Parameter:
         lo, hi = self.init_range
         return lo + (hi - lo) * torch.rand(self.target.shape, generator=generator)
 
-
-def axis_angle_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rodrigues' formula: axis-angle ``[3]`` → rotation matrix ``[3, 3]`` (differentiable, safe at 0)."""
-    theta2 = (rotvec * rotvec).sum()
-    theta = torch.sqrt(theta2 + 1e-24)
-    k = rotvec / theta
-    kx = torch.zeros(3, 3, dtype=rotvec.dtype, device=rotvec.device)
-    kx = torch.stack([
-        torch.stack([kx[0, 0], -k[2], k[1]]),
-        torch.stack([k[2], kx[1, 1], -k[0]]),
-        torch.stack([-k[1], k[0], kx[2, 2]]),
-    ])
-    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
-    return eye + torch.sin(theta) * kx + (1 - torch.cos(theta)) * (kx @ kx)

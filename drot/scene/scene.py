@@ -15,7 +15,8 @@ from ..render.camera import Camera
 from ..render.shading import Material
 from ..render.state import SceneState, vertex_normals
 from .mesh import Mesh
-from .parameters import Parameter, axis_angle_matrix
+from .kinds import KINDS, STAGES, Evaluation, kinds_in_order
+from .parameters import Parameter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,18 +72,11 @@ class Scene:
             raise ValueError(f"scene {self.name!r}: parameter names must be unique, got {names}")
         if not self.parameters:
             raise ValueError(f"scene {self.name!r} declares no parameter to optimise")
-        if any(p.kind == "model" for p in self.parameters) and self.geometry is None:
-            raise ValueError(f"scene {self.name!r}: parameters of kind 'model' need a geometry model (Scene.geometry)")
         if self.background is not None and tuple(self.background.shape) != (*res, 3):
             raise ValueError(f"scene {self.name!r}: background must be [{res[0]}, {res[1]}, 3] (the scene's "
                              f"resolution), got {tuple(self.background.shape)}")
         for p in self.parameters:
-            if p.kind == "vertex_offsets" and tuple(p.target.shape) != (self.mesh.num_vertices, 3):
-                raise ValueError(f"parameter {p.name!r}: vertex offsets must be [{self.mesh.num_vertices}, 3]")
-            if p.kind == "environment" and (p.target.ndim != 4 or p.target.shape[0] != 6 or p.target.shape[-1] != 3):
-                raise ValueError(f"parameter {p.name!r}: an environment map must be [6, R, R, 3]")
-            if p.kind == "texture" and (p.target.ndim != 3 or p.target.shape[-1] != 3 or self.mesh.uvs is None):
-                raise ValueError(f"parameter {p.name!r}: a texture must be [Ht, Wt, 3] on a mesh with uvs")
+            KINDS[p.kind].validate_in_scene(p, self)
 
     @property
     def num_views(self) -> int:
@@ -96,12 +90,14 @@ class Scene:
         gen = torch.Generator().manual_seed(int(seed))
         return {p.name: p.sample_initial(gen) for p in self.parameters}
 
-    def _values(self, values: dict[str, torch.Tensor], device) -> tuple[dict, torch.dtype, torch.device]:
+    def _evaluation(self, values: dict[str, torch.Tensor], device, stages: tuple[str, ...]) -> Evaluation:
+        """Apply the parameter kinds of ``stages`` (in order) to the scene at ``values``."""
         unknown = set(values) - {p.name for p in self.parameters}
         if unknown:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)} for scene {self.name!r}")
         if device is None:
             device = next(iter(values.values())).device if values else torch.device("cpu")
+        device = torch.device(device)
         by_kind: dict[str, list[tuple[Parameter, torch.Tensor]]] = {}
         # Compute in the widest dtype of the values (float64 values give a float64 state, e.g. for gradient checks).
         dtype = torch.float32
@@ -109,56 +105,38 @@ class Scene:
             v = values[p.name] if p.name in values else p.target.to(device)
             dtype = torch.promote_types(dtype, v.dtype)
             by_kind.setdefault(p.kind, []).append((p, v))
-        return by_kind, dtype, torch.device(device)
-
-    def _vertices(self, by_kind: dict, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        verts = self.mesh.vertices.to(device=device, dtype=dtype)
-        if self.geometry is not None:
-            verts = self.geometry({p.name: v for p, v in by_kind.get("model", [])}, verts)
-            if verts.shape != (self.mesh.num_vertices, 3):
-                raise ValueError(f"scene {self.name!r}: the geometry model returned shape {tuple(verts.shape)}, "
-                                 f"expected [{self.mesh.num_vertices}, 3]")
-        for _, off in by_kind.get("vertex_offsets", []):
-            verts = verts + off
-        for _, s in by_kind.get("scale", []):
-            verts = verts * s
-        for p, r in by_kind.get("rotation", []):
-            rotvec = r * p.axis.to(device) if p.axis is not None else r
-            verts = verts @ axis_angle_matrix(rotvec).T
-        for _, t in by_kind.get("translation", []):
-            verts = verts + t
-        return verts
+        zero = torch.zeros(3, device=device, dtype=dtype)
+        ev = Evaluation(self, device, dtype, self.mesh.vertices.to(device=device, dtype=dtype), zero, zero)
+        for kind in kinds_in_order(stages):
+            kind.apply(ev, by_kind.get(kind.name, []))
+        return ev
 
     def world_vertices(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:
         """World-space vertices ``[V, 3]`` for parameter ``values`` (geometry only: cheap)."""
-        by_kind, dtype, device = self._values(values, device)
-        return self._vertices(by_kind, dtype, device)
+        return self._evaluation(values, device, ("geometry",)).vertices
 
     def evaluate(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> SceneState:
         """World geometry, appearance and cameras for parameter ``values`` (name → tensor)."""
-        by_kind, dtype, device = self._values(values, device)
+        ev = self._evaluation(values, device, STAGES)
+        device, dtype, verts = ev.device, ev.dtype, ev.vertices
         mesh = self.mesh.to(device)
-        verts = self._vertices(by_kind, dtype, device)
-
-        eye_shift = sum((t for _, t in by_kind.get("camera_eye", [])), torch.zeros(3, device=device, dtype=dtype))
-        target_shift = sum((t for _, t in by_kind.get("camera_target", [])), torch.zeros(3, device=device, dtype=dtype))
         aspect = self.resolution[1] / self.resolution[0]
         mats, eyes = [], []
         for cam in self.cameras:
             cam = cam.to(device)
             cam = dataclasses.replace(cam, eye=cam.eye.to(dtype), target=cam.target.to(dtype), up=cam.up.to(dtype))
-            eye = cam.eye + eye_shift
-            mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + target_shift))
+            eye = cam.eye + ev.eye_shift
+            mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + ev.target_shift))
             eyes.append(eye)
         eyes_t = torch.stack(eyes)
         lights = eyes_t if self.light_position is None else self.light_position.to(device).expand_as(eyes_t)
 
         mat = self.material
         scalar = lambda x: torch.tensor([float(x)], device=device, dtype=dtype)  # noqa: E731
-        diffuse = by_kind["diffuse"][0][1] if "diffuse" in by_kind else scalar(mat.diffuse)
-        specular = by_kind["specular"][0][1] if "specular" in by_kind else scalar(mat.specular)
-        texture = by_kind["texture"][0][1] if "texture" in by_kind else mesh.texture
-        environment = by_kind["environment"][0][1] if "environment" in by_kind else (
+        diffuse = ev.diffuse if ev.diffuse is not None else scalar(mat.diffuse)
+        specular = ev.specular if ev.specular is not None else scalar(mat.specular)
+        texture = ev.texture if ev.texture is not None else mesh.texture
+        environment = ev.environment if ev.environment is not None else (
             None if self.environment is None else self.environment.to(device))
         colors = None if texture is not None else (
             mesh.colors.to(dtype) if mesh.colors is not None else torch.full_like(verts, 0.7))

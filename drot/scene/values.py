@@ -26,6 +26,7 @@ from typing import Any, Callable
 import torch
 
 from . import deform, environment, texture
+from .kinds import KINDS
 from .mesh import Mesh
 
 
@@ -52,8 +53,8 @@ def _constant(ctx: ValueContext, value: float | list = 0.0, shape: list[int] | N
     if shape is None:
         if ctx.like is not None:
             shape = list(ctx.like.shape)
-        elif ctx.kind == "vertex_offsets":
-            shape = [ctx.mesh.num_vertices, 3]
+        elif ctx.kind in KINDS and KINDS[ctx.kind].implied_shape is not None:
+            shape = list(KINDS[ctx.kind].implied_shape(ctx.mesh))
         else:
             raise ValueError("constant: give `shape` (it is only implied for an `initial` value or vertex offsets)")
     v = torch.as_tensor(value, dtype=torch.float32)

@@ -1,0 +1,57 @@
+"""What :func:`drot.optimize` returns."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from .settings import OptimizeSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizationResult:
+    """What :func:`drot.optimize` returns.
+
+    Attributes:
+        scene_name, settings: what was run.
+        parameters: name → final value.
+        initial_parameters: name → start value.
+        target_parameters: name → target value, or None when the target was given as images.
+        history: one dict per iteration: ``iteration``, ``mode`` ("rgbxy"/"standard"/"softras"),
+            ``loss``, ``vertex_mae`` (after the iteration's step; None without target parameters),
+            ``lr``, ``seconds`` (since start), ``matching_seconds`` (time spent matching in this
+            iteration); with ``eval_every`` also ``psnr`` (over every view; None between evaluations).
+        initial_images, final_images, target_images: float ``[V, H, W, 3]`` renders of every view.
+        vertex_mae: final mean absolute vertex error (None without target parameters).
+        psnr, ssim: final image metrics over all views.
+        wall_seconds: total optimisation time; ``iterations_per_second`` likewise.
+        frames: animation frames ``[H, 2W + 2, 3]`` (current render | target, side by side), possibly empty.
+    """
+
+    scene_name: str
+    settings: OptimizeSettings
+    parameters: dict[str, torch.Tensor]
+    initial_parameters: dict[str, torch.Tensor]
+    target_parameters: dict[str, torch.Tensor] | None
+    history: list[dict[str, Any]]
+    initial_images: torch.Tensor
+    final_images: torch.Tensor
+    target_images: torch.Tensor
+    vertex_mae: float | None
+    psnr: float
+    ssim: float
+    wall_seconds: float
+    iterations_per_second: float
+    matching_seconds: float
+    frames: list[torch.Tensor]
+
+    def summary(self) -> dict[str, Any]:
+        """Scalar figures of the run (for tables, JSON and CSV)."""
+        return {
+            "scene": self.scene_name, "method": self.settings.schedule.strategy, "seed": self.settings.seed,
+            "iterations": self.settings.schedule.iterations, "vertex_mae": self.vertex_mae, "psnr": self.psnr,
+            "ssim": self.ssim, "it_per_s": self.iterations_per_second, "wall_s": self.wall_seconds,
+            "matching_s": self.matching_seconds,
+            "parameters": {k: v.tolist() for k, v in self.parameters.items()},
+        }

@@ -1,0 +1,291 @@
+"""Settings of :func:`drot.optimize`, grouped by concern, with the paper's defaults.
+
+:class:`OptimizeSettings` holds four groups — :class:`ScheduleSettings` (strategy, iterations,
+Adam), :class:`MatchingSettings` (the RGBXY matching), :class:`L2Settings` (the standard-derivative
+iterations) and :class:`RecordSettings` (history extras, frames, progress bar) — plus the run-wide
+fields (seed, device, backend, fixed parameters, regulariser).
+
+Every group field also has a *flat* name, the field's own name (they are unique across groups), so
+the short forms keep working::
+
+    OptimizeSettings(lam=0.1, iterations=300)            # = OptimizeSettings(matching=MatchingSettings(lam=0.1), ...)
+    drot.optimize(scene, lam=0.1)                        # keyword overrides
+    dataclasses.replace(settings, strategy="standard")   # flat replace
+    settings.lam                                         # = settings.matching.lam
+
+Validation reads the registries (matchers, strategies, L2 schedules), so a new component is
+accepted here as soon as it is registered. :meth:`OptimizeSettings.ignored` lists settings that
+were changed from their default but that the chosen components do not read (``drot.optimize``
+warns about each, naming it).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Iterator
+
+import torch
+
+from ..matching import MATCHERS
+from ..matching.base import check_lam
+from ..render.soft import SoftRasSettings
+from .multiscale import L2_SCHEDULES
+from .schedule import STRATEGIES
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleSettings:
+    """Which derivatives drive each iteration, for how long, and Adam's step.
+
+    Attributes:
+        strategy: a registered strategy (:data:`drot.optim.schedule.STRATEGIES`): ``"hybrid"``
+            (default), ``"basic"``, ``"random"``, ``"standard"`` (L2 baseline) or ``"softras"``.
+        iterations: number of gradient steps.
+        lr, lr_decay: Adam learning rate and its per-iteration multiplicative decay.
+        rgbxy_fraction: share of iterations using RGBXY derivatives in the hybrid strategy.
+        reset_at_switch: in ``hybrid``, restart Adam's moment estimates at the switch to standard
+            derivatives: the per-pixel L2 gradients have another scale than the OT loss's, and
+            second moments carried over from the RGBXY phase make the first L2 steps far too
+            small or too large. ``False`` keeps one Adam state throughout.
+    """
+
+    strategy: str = "hybrid"
+    iterations: int = 1000
+    lr: float = 0.02
+    lr_decay: float = 0.999
+    rgbxy_fraction: float = 0.75
+    reset_at_switch: bool = True
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations <= 0:
+            raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"learning rate must be positive and finite, got {self.lr}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not 0.0 <= self.rgbxy_fraction <= 1.0:
+            raise ValueError(f"rgbxy_fraction must be in [0, 1], got {self.rgbxy_fraction}")
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchingSettings:
+    """The RGBXY iterations: which pixels are matched to which, how, and how often.
+
+    Attributes:
+        matcher: a registered matcher (:data:`drot.matching.MATCHERS`): ``"sinkhorn"``,
+            ``"bipartite"``, ``"identity"`` or ``"flow"`` (optical flow, needs OpenCV).
+        lam: λ of the matching cost (Eq. 13), colour vs position, in [0, 1].
+        blur: Sinkhorn ε as GeomLoss's blur (a length; the entropic temperature is blur²).
+        scaling: ε-annealing factor of the Sinkhorn solver.
+        sinkhorn_solver: ``"auto"``/``"fast"`` (drot's solver) or ``"geomloss"`` (the reference).
+        max_points: optional cap on points per side of a matching (random subsampling).
+        match_interval: K — a new matching every K + 1 iterations, reused in between.
+        background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
+            ``"include"`` (all pixels, paper §5.2.2, background pooled in ``background_pool``² blocks)
+            or ``"auto"`` (exclude when the target has a foreground mask, else include).
+        background_pool: pooling block size for background pixels in include mode (1 = exact).
+
+    Which of ``lam`` … ``max_points`` a matcher reads is declared by the matcher itself
+    (``Matcher.options``); the others are ignored for it.
+    """
+
+    matcher: str = "sinkhorn"
+    lam: float = 0.5
+    blur: float = 0.01
+    scaling: float = 0.5
+    sinkhorn_solver: str = "auto"
+    max_points: int | None = None
+    match_interval: int = 5
+    background: str = "auto"
+    background_pool: int = 4
+
+    def __post_init__(self) -> None:
+        if self.matcher not in MATCHERS:
+            raise ValueError(f"unknown matcher {self.matcher!r}; valid names: {', '.join(MATCHERS)}")
+        check_lam(self.lam)
+        if not self.blur > 0:
+            raise ValueError(f"Sinkhorn blur (ε) must be positive, got {self.blur}")
+        if not 0 < self.scaling < 1:
+            raise ValueError(f"Sinkhorn scaling must be in (0, 1), got {self.scaling}")
+        if isinstance(self.match_interval, bool) or not isinstance(self.match_interval, int) or self.match_interval < 0:
+            raise ValueError(f"match interval K must be an integer >= 0 (0 = match every iteration), "
+                             f"got {self.match_interval!r}")
+        if self.max_points is not None:
+            _positive_int("max_points", self.max_points, 2)
+        if self.background not in ("auto", "exclude", "include"):
+            raise ValueError(f"background must be 'auto', 'exclude' or 'include', got {self.background!r}")
+        if self.background_pool < 1:
+            raise ValueError(f"background_pool must be >= 1, got {self.background_pool}")
+
+
+@dataclasses.dataclass(frozen=True)
+class L2Settings:
+    """The standard-derivative (per-pixel L2) iterations.
+
+    Attributes:
+        l2_schedule: a registered L2 schedule (:data:`drot.optim.multiscale.L2_SCHEDULES`):
+            ``"fixed"`` (the scene's resolution), ``"multires"`` (render and compare at
+            l2_start_resolution² → full, coarse to fine) or ``"downsampled"`` (render at full
+            resolution, compare images area-downsampled to l2_start_resolution² → full).
+        l2_start_resolution: short side of the coarsest level of those schedules.
+        soft_sigma, soft_gamma: σ (coverage sharpness, squared NDC units) and γ (depth softmax) of
+            the soft rasterizer that strategies rendering soft images (``"softras"``) use.
+    """
+
+    l2_schedule: str = "fixed"
+    l2_start_resolution: int = 8
+    soft_sigma: float = 1e-4
+    soft_gamma: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if self.l2_schedule not in L2_SCHEDULES:
+            raise ValueError(f"unknown l2_schedule {self.l2_schedule!r}; choose one of {', '.join(L2_SCHEDULES)}")
+        _positive_int("l2_start_resolution", self.l2_start_resolution)
+        SoftRasSettings(sigma=self.soft_sigma, gamma=self.soft_gamma)  # validates them
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSettings:
+    """What the loop records besides the loss (none of it changes the optimisation).
+
+    Attributes:
+        eval_every: every that many iterations (and at the last one), render every view and record
+            the image PSNR in the history (``psnr``); 0 = never. Its time is left out of the timings.
+        progress: show a progress bar (only when stderr is a terminal).
+        record_frames: number of animation frames to keep (0 = none), rendered from ``frame_view``.
+        frame_view: the view the animation shows.
+    """
+
+    eval_every: int = 0
+    progress: bool = False
+    record_frames: int = 0
+    frame_view: int = 0
+
+    def __post_init__(self) -> None:
+        _positive_int("eval_every", self.eval_every, 0)
+        _positive_int("record_frames", self.record_frames, 0)
+        _positive_int("frame_view", self.frame_view, 0)
+
+
+#: The groups, by field name of :class:`OptimizeSettings`.
+GROUPS: dict[str, type] = {"schedule": ScheduleSettings, "matching": MatchingSettings, "l2": L2Settings,
+                           "recording": RecordSettings}
+#: Flat name → group field name, for every group field.
+FLAT: dict[str, str] = {f.name: group for group, cls in GROUPS.items() for f in dataclasses.fields(cls)}
+
+
+@dataclasses.dataclass(frozen=True, init=False)
+class OptimizeSettings:
+    """Every knob of :func:`drot.optimize`, grouped by concern (see the module docstring).
+
+    Attributes:
+        schedule, matching, l2, recording: the groups (each field also readable and settable by its
+            flat name, e.g. ``settings.lam`` or ``OptimizeSettings(lam=0.1)``).
+        fixed: names of parameters held at their start values (not optimised), e.g. the shape of
+            a warp while a first stage recovers its pose.
+        regularizer: optional callable ``values -> scalar tensor`` (parameter name → current value)
+            added to the loss of every iteration, e.g. a thin-plate spline's bending energy.
+        seed: seeds the start values, the view draws and the matcher.
+        device: ``"cpu"`` or ``"cuda"``.
+        backend: rendering backend name or ``"auto"``.
+    """
+
+    schedule: ScheduleSettings
+    matching: MatchingSettings
+    l2: L2Settings
+    recording: RecordSettings
+    fixed: tuple[str, ...]
+    regularizer: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None
+    seed: int
+    device: str
+    backend: str
+
+    def __init__(self, schedule: ScheduleSettings | None = None, matching: MatchingSettings | None = None,
+                 l2: L2Settings | None = None, recording: RecordSettings | None = None,
+                 fixed: tuple[str, ...] | list[str] = (), regularizer=None, seed: int = 0, device: str = "cpu",
+                 backend: str = "auto", **flat: Any) -> None:
+        groups = {"schedule": schedule, "matching": matching, "l2": l2, "recording": recording}
+        for name, group in groups.items():
+            if group is not None and not isinstance(group, GROUPS[name]):
+                raise TypeError(f"OptimizeSettings({name}=...) must be a {GROUPS[name].__name__}, "
+                                f"got {type(group).__name__}")
+        unknown = sorted(set(flat) - set(FLAT))
+        if unknown:
+            import difflib
+
+            hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, [*FLAT, *_TOP], 1))
+                     else repr(k) for k in unknown]
+            raise TypeError(f"OptimizeSettings got unknown setting(s) {', '.join(hints)}; valid settings: "
+                            f"{', '.join([*_TOP, *FLAT])}")
+        for name, cls in GROUPS.items():
+            changes = {k: v for k, v in flat.items() if FLAT[k] == name}
+            base = groups[name] or cls()
+            object.__setattr__(self, name, dataclasses.replace(base, **changes) if changes else base)
+        if isinstance(fixed, str):
+            raise ValueError(f"fixed must be a sequence of parameter names, got the string {fixed!r}")
+        object.__setattr__(self, "fixed", tuple(fixed))
+        object.__setattr__(self, "regularizer", regularizer)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "device", str(device))
+        object.__setattr__(self, "backend", backend)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not attributes: the flat names of group fields.
+        group = FLAT.get(name)
+        if group is None:
+            raise AttributeError(f"OptimizeSettings has no setting {name!r}")
+        return getattr(object.__getattribute__(self, group), name)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name (group fields, then the run-wide ones)."""
+        out = {k: getattr(getattr(self, group), k) for k, group in FLAT.items()}
+        out.update({k: getattr(self, k) for k in _TOP})
+        return out
+
+    def ignored(self) -> Iterator[tuple[str, str]]:
+        """``(setting, why)`` for every setting changed from its default that the chosen strategy,
+        matcher or L2 schedule does not read."""
+        from .schedule import STRATEGIES as strategies
+
+        strategy = strategies[self.schedule.strategy]
+        changed = {k for k, v in self.flat().items() if k in FLAT and v != _DEFAULTS[k]}
+        why: dict[str, str] = {}
+        if not strategy.uses_rgbxy:
+            for k in (f.name for f in dataclasses.fields(MatchingSettings)):
+                why[k] = f"strategy {strategy.name!r} does no matching"
+        else:
+            matcher = MATCHERS[self.matching.matcher]
+            for k in matcher_options() - set(matcher.options.values()):
+                why[k] = f"matcher {matcher.name!r} does not read it (it reads: {', '.join(matcher.options.values())})"
+        if not strategy.uses_standard:
+            for k in (f.name for f in dataclasses.fields(L2Settings)):
+                why[k] = f"strategy {strategy.name!r} has no standard-derivative iteration"
+        elif not strategy.soft:
+            why.update({k: f"only soft-rasterizing strategies read it (strategy is {strategy.name!r})"
+                        for k in ("soft_sigma", "soft_gamma")})
+        if self.l2.l2_schedule == "fixed":
+            why.setdefault("l2_start_resolution", "l2_schedule 'fixed' has a single level")
+        for k in strategy.ignores:
+            why.setdefault(k, f"strategy {strategy.name!r} does not read it")
+        if self.recording.record_frames == 0:
+            why.setdefault("frame_view", "no frames are recorded (record_frames = 0)")
+        for k in sorted(changed & set(why)):
+            yield k, why[k]
+
+
+_TOP = ("fixed", "regularizer", "seed", "device", "backend")
+_DEFAULTS = {f.name: f.default for cls in GROUPS.values() for f in dataclasses.fields(cls)}
+
+
+def matcher_options() -> set[str]:
+    """Matching settings that some registered matcher reads and others may not (``Matcher.options``)."""
+    return {key for cls in MATCHERS.values() for key in cls.options.values()}

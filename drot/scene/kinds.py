@@ -1,0 +1,236 @@
+"""Parameter kinds: how each kind of optimisable parameter acts on the scene, registered in one place.
+
+A :class:`ParameterKind` says what shape a value must have, what it needs from the scene, and how
+it changes the scene's evaluation (:meth:`drot.Scene.evaluate` applies the kinds of a scene's
+parameters in ``order``: geometry first — model, vertex offsets, scale, rotation, translation —
+then cameras, then appearance). Adding a kind is one :func:`register_kind` call in this file (or
+in your own module); :class:`drot.Parameter`, :class:`drot.Scene`, the scene-file loader and
+the documentation read :data:`KINDS`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .mesh import Mesh
+    from .parameters import Parameter
+    from .scene import Scene
+
+#: Application stages, in the order :meth:`Scene.evaluate` runs them.
+STAGES = ("geometry", "camera", "appearance")
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """The scene being evaluated, as the kinds change it (see :meth:`drot.Scene.evaluate`).
+
+    Attributes:
+        scene: the scene; device, dtype: of the evaluation.
+        vertices: ``[V, 3]`` vertices so far (object space until translated to world space).
+        eye_shift, target_shift: ``[3]`` displacements of every view's eye and look-at point.
+        diffuse, specular, texture, environment: appearance overrides (None: the scene's own).
+    """
+
+    scene: "Scene"
+    device: torch.device
+    dtype: torch.dtype
+    vertices: torch.Tensor
+    eye_shift: torch.Tensor
+    target_shift: torch.Tensor
+    diffuse: torch.Tensor | None = None
+    specular: torch.Tensor | None = None
+    texture: torch.Tensor | None = None
+    environment: torch.Tensor | None = None
+
+
+#: ``apply(evaluation, [(parameter, value), ...])`` for all parameters of one kind, in declaration order;
+#: called for every registered kind, with an empty list when the scene has no parameter of it.
+Apply = Callable[[Evaluation, "list[tuple[Parameter, torch.Tensor]]"], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class ParameterKind:
+    """One kind of optimisable parameter.
+
+    Attributes:
+        name: the kind's name (``Parameter.kind``, ``kind = "..."`` in scene files).
+        description: one line, with the value's shape.
+        stage, order: when it applies (:data:`STAGES`, then ascending ``order`` within a stage).
+        apply: how its values change the :class:`Evaluation`.
+        shapes: the allowed target shapes, or None for any; ``check`` may refine it.
+        check: optional ``check(parameter) -> message or None`` for rules beyond ``shapes``.
+        check_in_scene: optional ``check(parameter, scene) -> message or None`` (needs the mesh, ...).
+        implied_shape: optional ``shape(mesh)`` of a value when a scene file does not give one.
+    """
+
+    name: str
+    description: str
+    stage: str
+    order: int
+    apply: Apply
+    shapes: tuple[tuple[int, ...], ...] | None = None
+    check: Callable[["Parameter"], str | None] | None = None
+    check_in_scene: Callable[["Parameter", "Scene"], str | None] | None = None
+    implied_shape: Callable[["Mesh"], tuple[int, ...]] | None = None
+
+    def validate(self, parameter: "Parameter") -> None:
+        """Raise ValueError naming the parameter when its target shape does not fit this kind."""
+        shape = tuple(parameter.target.shape)
+        if self.shapes is not None and shape not in self.shapes:
+            allowed = " or ".join(str(s) for s in self.shapes)
+            raise ValueError(f"parameter {parameter.name!r} of kind {self.name} must have shape {allowed}, got {shape}")
+        message = self.check(parameter) if self.check is not None else None
+        if message:
+            raise ValueError(f"parameter {parameter.name!r}: {message}")
+
+    def validate_in_scene(self, parameter: "Parameter", scene: "Scene") -> None:
+        message = self.check_in_scene(parameter, scene) if self.check_in_scene is not None else None
+        if message:
+            raise ValueError(message)
+
+
+#: Registered kinds by name.
+KINDS: dict[str, ParameterKind] = {}
+
+
+def register_kind(kind: ParameterKind, *, replace: bool = False) -> ParameterKind:
+    """Add ``kind`` to :data:`KINDS` (``replace=True`` to overwrite a name)."""
+    if kind.stage not in STAGES:
+        raise ValueError(f"kind {kind.name!r}: stage must be one of {STAGES}, got {kind.stage!r}")
+    if kind.name in KINDS and not replace:
+        raise ValueError(f"parameter kind {kind.name!r} is already registered (pass replace=True to overwrite)")
+    KINDS[kind.name] = kind
+    return kind
+
+
+def kinds_in_order(stages: tuple[str, ...] = STAGES) -> list[ParameterKind]:
+    """The registered kinds of ``stages``, in application order."""
+    return sorted((k for k in KINDS.values() if k.stage in stages), key=lambda k: (STAGES.index(k.stage), k.order))
+
+
+def axis_angle_matrix(rotvec: torch.Tensor) -> torch.Tensor:
+    """Rodrigues' formula: axis-angle ``[3]`` → rotation matrix ``[3, 3]`` (differentiable, safe at 0)."""
+    theta2 = (rotvec * rotvec).sum()
+    theta = torch.sqrt(theta2 + 1e-24)
+    k = rotvec / theta
+    kx = torch.zeros(3, 3, dtype=rotvec.dtype, device=rotvec.device)
+    kx = torch.stack([
+        torch.stack([kx[0, 0], -k[2], k[1]]),
+        torch.stack([k[2], kx[1, 1], -k[0]]),
+        torch.stack([-k[1], k[0], kx[2, 2]]),
+    ])
+    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
+    return eye + torch.sin(theta) * kx + (1 - torch.cos(theta)) * (kx @ kx)
+
+
+# ----------------------------------------------------------------------------- geometry
+def _model(ev: Evaluation, items: list) -> None:
+    scene = ev.scene
+    if scene.geometry is None:
+        return
+    ev.vertices = scene.geometry({p.name: v for p, v in items}, ev.vertices)
+    if ev.vertices.shape != (scene.mesh.num_vertices, 3):
+        raise ValueError(f"scene {scene.name!r}: the geometry model returned shape {tuple(ev.vertices.shape)}, "
+                         f"expected [{scene.mesh.num_vertices}, 3]")
+
+
+def _offsets(ev: Evaluation, items: list) -> None:
+    for _, off in items:
+        ev.vertices = ev.vertices + off
+
+
+def _scale(ev: Evaluation, items: list) -> None:
+    for _, s in items:
+        ev.vertices = ev.vertices * s
+
+
+def _rotate(ev: Evaluation, items: list) -> None:
+    for p, r in items:
+        rotvec = r * p.axis.to(ev.device) if p.axis is not None else r
+        ev.vertices = ev.vertices @ axis_angle_matrix(rotvec).T
+
+
+def _translate(ev: Evaluation, items: list) -> None:
+    for _, t in items:
+        ev.vertices = ev.vertices + t
+
+
+def _rotation_check(p: "Parameter") -> str | None:
+    if tuple(p.target.shape) != ((1,) if p.axis is not None else (3,)):
+        return "rotation is an angle [1] with `axis`, or axis-angle [3] without"
+    return None
+
+
+def _needs_geometry(p: "Parameter", scene: "Scene") -> str | None:
+    if scene.geometry is None:
+        return f"scene {scene.name!r}: parameters of kind 'model' need a geometry model (Scene.geometry)"
+    return None
+
+
+def _per_vertex(p: "Parameter", scene: "Scene") -> str | None:
+    if tuple(p.target.shape) != (scene.mesh.num_vertices, 3):
+        return f"parameter {p.name!r}: vertex offsets must be [{scene.mesh.num_vertices}, 3]"
+    return None
+
+
+register_kind(ParameterKind("model", "any shape: an input of the scene's geometry model (joint angles, blendshape "
+                            "weights, item poses, ...)", "geometry", 0, _model, check_in_scene=_needs_geometry))
+register_kind(ParameterKind("vertex_offsets", "per-vertex displacement [V, 3]", "geometry", 1, _offsets,
+                            check_in_scene=_per_vertex, implied_shape=lambda mesh: (mesh.num_vertices, 3)))
+register_kind(ParameterKind("scale", "object scale, uniform [1] or per axis [3]", "geometry", 2, _scale,
+                            shapes=((1,), (3,))))
+register_kind(ParameterKind("rotation", "object rotation: axis-angle [3], or an angle [1] about `axis`", "geometry", 3,
+                            _rotate, check=_rotation_check))
+register_kind(ParameterKind("translation", "object translation [3]", "geometry", 4, _translate, shapes=((3,),)))
+
+
+# ------------------------------------------------------------------------------- camera
+def _shift(field: str) -> Apply:
+    def apply(ev: Evaluation, items: list) -> None:
+        for _, t in items:
+            setattr(ev, field, getattr(ev, field) + t)
+    return apply
+
+
+register_kind(ParameterKind("camera_eye", "displacement of every view's eye [3]", "camera", 0, _shift("eye_shift"),
+                            shapes=((3,),)))
+register_kind(ParameterKind("camera_target", "displacement of every view's look-at point [3] (changes the view "
+                            "direction)", "camera", 1, _shift("target_shift"), shapes=((3,),)))
+
+
+# --------------------------------------------------------------------------- appearance
+def _override(field: str) -> Apply:
+    def apply(ev: Evaluation, items: list) -> None:
+        if items:
+            setattr(ev, field, items[0][1])  # one parameter of the kind sets it
+    return apply
+
+
+def _texture_check(p: "Parameter", scene: "Scene") -> str | None:
+    if p.target.ndim != 3 or p.target.shape[-1] != 3 or scene.mesh.uvs is None:
+        return f"parameter {p.name!r}: a texture must be [Ht, Wt, 3] on a mesh with uvs"
+    return None
+
+
+def _environment_check(p: "Parameter", scene: "Scene") -> str | None:
+    if p.target.ndim != 4 or p.target.shape[0] != 6 or p.target.shape[-1] != 3:
+        return f"parameter {p.name!r}: an environment map must be [6, R, R, 3]"
+    return None
+
+
+register_kind(ParameterKind("diffuse", "diffuse reflectance, scalar [1] or RGB [3]", "appearance", 0,
+                            _override("diffuse"), shapes=((1,), (3,))))
+register_kind(ParameterKind("specular", "specular reflectance [1]", "appearance", 1, _override("specular"),
+                            shapes=((1,),)))
+register_kind(ParameterKind("texture", "albedo texture [Ht, Wt, 3]", "appearance", 2, _override("texture"),
+                            check_in_scene=_texture_check))
+register_kind(ParameterKind("environment", "environment cube map [6, R, R, 3]", "appearance", 3,
+                            _override("environment"), check_in_scene=_environment_check))
+
+
+def describe() -> dict[str, Any]:
+    """Kind name → description, in registration order (for help texts and docs)."""
+    return {name: kind.description for name, kind in KINDS.items()}
