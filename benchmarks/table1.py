@@ -7,7 +7,7 @@
 
 Interrupted (Ctrl-C, kill) it keeps every finished run in <out>/runs.jsonl: the same command
 resumes. Writes <out>/table1.md, runs.csv, summary.json and curves_<scene>.png. The rows, the
-protocols and the outputs are documented in drot/table1.py and benchmarks/README.md.
+protocols and the outputs are documented in drot/eval/table1/ and benchmarks/README.md.
 """
 import sys
 

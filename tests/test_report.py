@@ -133,7 +133,7 @@ def test_save_animation_errors(tmp_path, monkeypatch):
         save_animation(tmp_path / "a.avi", frames)
     with pytest.raises(ValueError, match="no frames"):
         save_animation(tmp_path / "a.gif", [])
-    monkeypatch.setattr(report, "_ffmpeg_available", lambda: False)
+    monkeypatch.setattr(report.images, "_ffmpeg_available", lambda: False)
     with pytest.raises(RuntimeError, match="imageio-ffmpeg.*gif"):
         save_animation(tmp_path / "a.mp4", frames)
 

@@ -20,7 +20,8 @@ import torch
 from .. import report
 from .bench import METHOD_LABELS, TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, run_benchmark, summary_rows, write_results
 from ..optim.loop import OptimizeSettings
-from ..scene.loader import available_scenes, benchmark_config, scene_config, scene_from_config
+from ..scene.loader import available_scenes, scene_config, scene_from_config
+from .scene_benchmark import benchmark_config
 from ..optim.schedule import STRATEGIES
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;

@@ -27,7 +27,7 @@ paper's eight evaluation scenes)::
     target = [0, 0, 0]
     init_range = [-1, 1]                  # or: initial = [...]
     axis = [0, 1, 0]                      # rotation only: optimise one angle [1] about this axis
-    [benchmark]                           # drot-bench defaults for this scene
+    [benchmark]                           # drot-bench defaults for this scene (read by drot.eval.scene_benchmark)
     metric = "vertex_mae"                 # the scene's main metric: "vertex_mae" (lower is better) or "psnr" (dB, higher)
     success_threshold = 0.01              # a run counts as converged at vertex MAE <= threshold, or PSNR >= threshold
 
@@ -57,7 +57,6 @@ from typing import Any
 
 import torch
 
-from ..metrics import HIGHER_IS_BETTER
 from ..render.camera import Camera, square_views
 from ..render.shading import Material
 from . import models, procedural, values
@@ -88,9 +87,6 @@ PROCEDURAL = {
     "stone": models.make_stone,
     "textured_box": models.textured_box,
 }
-
-# The main metrics a scene's benchmark may report → whether higher is better.
-METRICS = HIGHER_IS_BETTER
 
 
 def scene_dirs() -> list[Path]:
@@ -244,23 +240,3 @@ def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = 
         light_position=torch.tensor(cfg["light_position"], dtype=torch.float32) if "light_position" in cfg else None,
         environment=environment, description=cfg.get("description", ""),
     )
-
-
-def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
-    """The ``[benchmark]`` table of a parsed scene file, checked, with defaults filled in.
-
-    Returns ``{"metric": "vertex_mae" | "psnr", "success_threshold": float}`` (default: vertex MAE
-    at most 0.01). A run succeeds when its metric is at most (vertex MAE) or at least (PSNR) the threshold.
-    """
-    where = f"scene file {path} [benchmark]" if path is not None else "[benchmark]"
-    table = cfg.get("benchmark", {})
-    unknown = set(table) - {"metric", "success_threshold"}
-    if unknown:
-        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use `metric` and `success_threshold`")
-    metric = table.get("metric", "vertex_mae")
-    if metric not in METRICS:
-        raise ValueError(f"{where}: unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
-    threshold = table.get("success_threshold", 0.01)
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
-        raise ValueError(f"{where}: success_threshold must be a number, got {threshold!r}")
-    return {"metric": metric, "success_threshold": float(threshold)}

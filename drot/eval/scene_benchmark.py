@@ -1,0 +1,38 @@
+"""A scene file's ``[benchmark]`` table: the scene's main metric and success threshold.
+
+The scene loader (:mod:`drot.scene.loader`) accepts the table but does not interpret it; the
+evaluation tools (``drot-bench``, :mod:`drot.eval.cli`) read it here::
+
+    [benchmark]                           # drot-bench defaults for this scene
+    metric = "vertex_mae"                 # the scene's main metric: "vertex_mae" (lower is better) or "psnr" (dB, higher)
+    success_threshold = 0.01              # a run counts as converged at vertex MAE <= threshold, or PSNR >= threshold
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..metrics import HIGHER_IS_BETTER
+
+# The main metrics a scene's benchmark may report → whether higher is better.
+METRICS = HIGHER_IS_BETTER
+
+
+def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The ``[benchmark]`` table of a parsed scene file, checked, with defaults filled in.
+
+    Returns ``{"metric": "vertex_mae" | "psnr", "success_threshold": float}`` (default: vertex MAE
+    at most 0.01). A run succeeds when its metric is at most (vertex MAE) or at least (PSNR) the threshold.
+    """
+    where = f"scene file {path} [benchmark]" if path is not None else "[benchmark]"
+    table = cfg.get("benchmark", {})
+    unknown = set(table) - {"metric", "success_threshold"}
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; use `metric` and `success_threshold`")
+    metric = table.get("metric", "vertex_mae")
+    if metric not in METRICS:
+        raise ValueError(f"{where}: unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    threshold = table.get("success_threshold", 0.01)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        raise ValueError(f"{where}: success_threshold must be a number, got {threshold!r}")
+    return {"metric": metric, "success_threshold": float(threshold)}

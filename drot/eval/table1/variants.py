@@ -1,0 +1,63 @@
+"""The rows of Table 1: method variants (:class:`Variant`), grouped as in the paper (:data:`GROUPS`)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+#: Row groups, in the paper's order.
+GROUPS = {
+    "a": "(a) matching (K=5, basic)",
+    "b": "(b) λ (K=5, basic)",
+    "c": "(c) match interval K (λ=0.5, basic)",
+    "d": "(d) strategy (K=5, λ=0.5)",
+    "e": "(e) L2 baselines",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One row of the table.
+
+    Attributes:
+        id: stable short name (part of every run key), e.g. ``"lam0.1"``.
+        group: key of :data:`GROUPS`.
+        label: row label; ``{base}``, ``{high}`` and ``{bip}`` are replaced by the protocol's resolutions.
+        overrides: :class:`~drot.optim.OptimizeSettings` fields.
+        resolution: ``"base"``, ``"high"`` or ``"bipartite"``: the render resolution of the run.
+        same_as: id of a row with the same configuration, whose runs this row shows (run once).
+    """
+
+    id: str
+    group: str
+    label: str
+    overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    resolution: str = "base"
+    same_as: str | None = None
+
+
+_BASIC = {"strategy": "basic"}
+VARIANTS: tuple[Variant, ...] = (
+    Variant("flow", "a", "optical flow", {**_BASIC, "matcher": "flow"}),
+    Variant("bipartite", "a", "bipartite ({bip}²)", {**_BASIC, "matcher": "bipartite"}, resolution="bipartite"),
+    Variant("lam0.01", "b", "λ = 0.01", {**_BASIC, "lam": 0.01}),
+    Variant("lam0.1", "b", "λ = 0.1", {**_BASIC, "lam": 0.1}),
+    Variant("lam0.5", "b", "λ = 0.5", same_as="basic"),
+    Variant("lam0.9", "b", "λ = 0.9", {**_BASIC, "lam": 0.9}),
+    Variant("lam0.99", "b", "λ = 0.99", {**_BASIC, "lam": 0.99}),
+    Variant("K0", "c", "K = 0", {**_BASIC, "match_interval": 0}),
+    Variant("K1", "c", "K = 1", {**_BASIC, "match_interval": 1}),
+    Variant("K5", "c", "K = 5", same_as="basic"),
+    Variant("K10", "c", "K = 10", {**_BASIC, "match_interval": 10}),
+    Variant("K50", "c", "K = 50", {**_BASIC, "match_interval": 50}),
+    Variant("random", "d", "random", {"strategy": "random"}),
+    Variant("hybrid", "d", "hybrid", {"strategy": "hybrid"}),
+    Variant("basic", "d", "basic", dict(_BASIC)),
+    Variant("l2", "e", "L2, {base}²", {"strategy": "standard"}),
+    Variant("l2-high", "e", "L2, {high}²", {"strategy": "standard"}, resolution="high"),
+    Variant("l2-multires", "e", "L2, multi-res 8²→{high}²", {"strategy": "standard", "l2_schedule": "multires"},
+            resolution="high"),
+    Variant("l2-downsampled", "e", "L2, {high}² render, loss on 8²→{high}²",
+            {"strategy": "standard", "l2_schedule": "downsampled"}, resolution="high"),
+    Variant("softras", "e", "SoftRas (soft silhouette + colour), {base}²", {"strategy": "softras"}),
+)
+VARIANTS_BY_ID = {v.id: v for v in VARIANTS}
