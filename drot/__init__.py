@@ -7,28 +7,40 @@ Quick start::
     result = drot.optimize(scene, iterations=300)      # target: the scene's declared target values
     print(result.vertex_mae, result.psnr)
 
-Where things live: ``drot.render`` (rasterization backends, cameras, shading), ``drot.proxies``
-(point proxies with frozen barycentrics), ``drot.matching`` (pixel matching: Sinkhorn optimal
-transport, bipartite, identity), ``drot.losses``, ``drot.schedule`` (hybrid gradients),
-``drot.optimize`` (the loop), ``drot.scene`` (meshes, parameters, scene files), ``drot.metrics``,
-``drot.report`` (result folders), ``drot.cli`` (``drot-bench``).
+Your own loop (nvdiffrast-style rasterization)::
+
+    loss_fn = drot.RgbxyLoss(target_images)
+    loss = loss_fn(rast_out, pos_clip, tri, vertex_colors)
+
+Where things live, lowest layer first (no module imports a higher layer):
+
+* ``drot.matching`` — pixel matching: Sinkhorn optimal transport, bipartite, identity, optical flow (registry);
+* ``drot.render``   — the evaluated scene state, backends (PyTorch, nvdiffrast), cameras, shading, point
+  proxies with frozen barycentrics (the ``drot._C`` op), the soft rasterizer, ``torch_dr`` (nvdiffrast's API);
+* ``drot.scene``    — meshes, parameters and their kinds (registry), the scene model, scene files, assets;
+* ``drot.optim``    — settings, targets, the RGBXY loss, steps, strategies (registry), the loop (``optimize``);
+* ``drot.apps``     — applications on the shared optimizer (furniture, SMPL, blendshapes, accessories);
+* ``drot.eval``     — ``drot-bench``, resumable sweeps, the paper's Table 1;
+* ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
 """
-from .optim import OptimizationResult, OptimizeSettings, optimize
+from .optim import (L2Settings, MatchingSettings, OptimizationResult, OptimizeSettings, RecordSettings, RgbxyLoss,
+                    ScheduleSettings, optimize)
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
 from .render.renderer import Frame, render
 from .render.shading import Material
+from .render.state import SceneState
 from .scene.loader import available_scenes, load_scene
 from .scene.mesh import Mesh, MeshError, load_mesh, mesh_from_arrays
 from .scene.parameters import Parameter
-from .render.state import SceneState
 from .scene.scene import Scene
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "optimize", "OptimizeSettings", "OptimizationResult", "Scene", "SceneState", "Parameter", "Mesh",
+    "optimize", "OptimizeSettings", "OptimizationResult", "ScheduleSettings", "MatchingSettings", "L2Settings",
+    "RecordSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
     "Material", "render", "Frame", "get_backend", "backend_status",
 ]

@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import metrics, report
+from ..optim.schedule import STRATEGIES
 from ..optim.loop import OptimizationResult, OptimizeSettings, optimize
 from ..scene.scene import Scene
 
-METHOD_LABELS = {"hybrid": "DROT-hybrid", "basic": "DROT-basic", "random": "DROT-random", "standard": "L2 (standard)",
-                 "softras": "SoftRas (soft L2)"}
+
+
+def method_label(method: str) -> str:
+    """A strategy's label for tables and plots (from the strategy registry)."""
+    return STRATEGIES[method].label if method in STRATEGIES else method
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +52,7 @@ def summary_rows(runs: Sequence[BenchmarkRun]) -> list[dict[str, Any]]:
     rows = []
     for r in runs:
         figures = r.result.summary()
-        rows.append({"method": METHOD_LABELS.get(r.method, r.method), **{k: figures[k] for k in SUMMARY_COLUMNS}})
+        rows.append({"method": method_label(r.method), **{k: figures[k] for k in SUMMARY_COLUMNS}})
     return rows
 
 
@@ -65,7 +69,7 @@ def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float, metric: str =
     for method in dict.fromkeys(r.method for r in runs):
         rs = [r.result for r in runs if r.method == method]
         maes = sorted(r.vertex_mae for r in rs if r.vertex_mae is not None)
-        row: dict[str, Any] = {"method": METHOD_LABELS.get(method, method), "runs": len(rs)}
+        row: dict[str, Any] = {"method": method_label(method), "runs": len(rs)}
         if maes:
             row.update(mean_mae=sum(maes) / len(maes), median_mae=maes[len(maes) // 2])
         verdicts = [v for v in (succeeded(r, metric, threshold) for r in rs) if v is not None]
@@ -108,11 +112,11 @@ def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], thr
         rows = [[big(res.initial_images[v]), big(res.target_images[v]), big(res.final_images[v])]
                 for v in range(res.final_images.shape[0])]
         written.append(report.save_strip(out_dir / f"strip_{r.method}_seed{r.seed}.png", rows,
-                                         ["start", "target", METHOD_LABELS.get(r.method, r.method)]))
+                                         ["start", "target", method_label(r.method)]))
         if animate and res.frames:
             written.append(report.save_animation(out_dir / f"animation_{r.method}_seed{r.seed}.gif",
                                                  [big(f) for f in res.frames], fps=12))
-    curves = {f"{METHOD_LABELS.get(r.method, r.method)}/seed{r.seed}":
+    curves = {f"{method_label(r.method)}/seed{r.seed}":
               ([h["iteration"] for h in r.result.history], [h["vertex_mae"] for h in r.result.history])
               for r in runs if r.result.vertex_mae is not None}
     if curves:

@@ -18,11 +18,15 @@ from pathlib import Path
 import torch
 
 from .. import report
-from .bench import METHOD_LABELS, TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, run_benchmark, summary_rows, write_results
-from ..optim.loop import OptimizeSettings
-from ..scene.loader import available_scenes, scene_config, scene_from_config
-from .scene_benchmark import benchmark_config
+from ..matching import MATCHERS
+from ..matching.sinkhorn import SOLVERS
+from ..optim.multiscale import L2_SCHEDULES
 from ..optim.schedule import STRATEGIES
+from ..optim.settings import BACKGROUND_MODES, DEFAULTS, OptimizeSettings
+from ..render.backend import backend_names
+from ..scene.loader import available_scenes, scene_config, scene_from_config
+from .bench import TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, method_label, run_benchmark, summary_rows, write_results
+from .scene_benchmark import benchmark_config
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
 # on a GPU the defaults are the paper's full protocol (10 seeds x 1000 iterations x 128²).
@@ -35,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
     p.add_argument("--methods", default="hybrid,standard",
-                   help=f"comma-separated strategies among {', '.join(STRATEGIES)} (standard = L2 baseline, "
-                        f"softras = L2 on soft-rasterized images)")
+                   help="comma-separated strategies among: " + "; ".join(
+                       f"{name} ({strategy.description})" for name, strategy in STRATEGIES.items()))
     p.add_argument("--seeds", type=int, default=None,
                    help=f"number of random starts (default: {QUICK['seeds']} on CPU, {FULL['seeds']} on CUDA)")
     p.add_argument("--first-seed", type=int, default=0, help="seed of the first start")
@@ -44,22 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"iterations per run (default: {QUICK['iterations']} on CPU, {FULL['iterations']} on CUDA)")
     p.add_argument("--resolution", type=int, default=None,
                    help=f"render resolution, square (default: {QUICK['resolution']})")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--backend", default="auto", help="rendering backend (auto, torch, ...)")
-    p.add_argument("--lr", type=float, default=0.02)
-    p.add_argument("--lam", type=float, default=0.5, help="λ: colour vs position weight of the matching cost")
-    p.add_argument("--blur", type=float, default=0.01, help="Sinkhorn ε (GeomLoss blur)")
-    p.add_argument("--K", type=int, default=5, dest="match_interval", help="matching interval: rematch every K+1 iterations")
-    p.add_argument("--hybrid-fraction", type=float, default=0.75, help="share of RGBXY iterations in the hybrid strategy")
-    p.add_argument("--matcher", default="sinkhorn", choices=["sinkhorn", "bipartite", "identity", "flow"],
+    p.add_argument("--device", default=DEFAULTS["device"], help="cpu or cuda")
+    p.add_argument("--backend", default=DEFAULTS["backend"],
+                   help=f"rendering backend: auto or one of {', '.join(backend_names())}")
+    # Settings flags: defaults and choices are read from OptimizeSettings and the registries.
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--lam", type=float, default=DEFAULTS["lam"], help="λ: colour vs position weight of the matching cost")
+    p.add_argument("--blur", type=float, default=DEFAULTS["blur"], help="Sinkhorn ε (GeomLoss blur)")
+    p.add_argument("--K", type=int, default=DEFAULTS["match_interval"], dest="match_interval",
+                   help="matching interval: rematch every K+1 iterations")
+    p.add_argument("--hybrid-fraction", type=float, default=DEFAULTS["rgbxy_fraction"],
+                   help="share of RGBXY iterations in the hybrid strategy")
+    p.add_argument("--matcher", default=DEFAULTS["matcher"], choices=list(MATCHERS),
                    help="pixel matching (flow: OpenCV optical flow, pip install \"drot[flow]\")")
-    p.add_argument("--l2-schedule", default="fixed", choices=["fixed", "multires", "downsampled"],
+    p.add_argument("--l2-schedule", default=DEFAULTS["l2_schedule"], choices=list(L2_SCHEDULES),
                    help="resolution of the L2 iterations: fixed, multires (8² → full, render and loss) or "
                         "downsampled (full render, loss on 8² → full)")
-    p.add_argument("--solver", default="auto", choices=["auto", "fast", "geomloss"],
+    p.add_argument("--solver", default=DEFAULTS["sinkhorn_solver"], choices=list(SOLVERS),
                    help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
-    p.add_argument("--max-points", type=int, default=None, help="cap on points per side of a matching (subsampling)")
-    p.add_argument("--background", default="auto", choices=["auto", "exclude", "include"])
+    p.add_argument("--max-points", type=int, default=DEFAULTS["max_points"],
+                   help="cap on points per side of a matching (subsampling)")
+    p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES))
     p.add_argument("--threshold", type=float, default=None,
                    help="success threshold on the scene's metric: vertex MAE at most, or PSNR (dB) at least (default: the scene's)")
     p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>)")
@@ -110,14 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out or Path("drot-results") / scene.name)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"drot-bench: scene {scene.name} ({scene.num_views} views, {scene.resolution[0]}x{scene.resolution[1]}), "
-          f"methods {', '.join(METHOD_LABELS.get(m, m) for m in methods)}, seeds {seeds[0]}..{seeds[-1]}, "
+          f"methods {', '.join(method_label(m) for m in methods)}, seeds {seeds[0]}..{seeds[-1]}, "
           f"{args.iterations} iterations, device {args.device}", flush=True)
     t0 = time.perf_counter()
 
     def on_result(run):
         r = run.result
         mae = "n/a" if r.vertex_mae is None else f"{r.vertex_mae:.4f}"
-        print(f"  {METHOD_LABELS.get(run.method, run.method):<14} seed {run.seed}: vertex MAE {mae}, "
+        print(f"  {method_label(run.method):<14} seed {run.seed}: vertex MAE {mae}, "
               f"PSNR {r.psnr:.2f} dB, {r.iterations_per_second:.1f} it/s", flush=True)
 
     runs = run_benchmark(scene, methods, seeds, settings, on_result=on_result)

@@ -100,7 +100,8 @@ from .registry import register_matcher
 
 __all__ = ["SinkhornMatcher", "epsilon_schedule", "max_diameter"]
 
-_SOLVERS = ("auto", "fast", "geomloss")
+#: Solver names accepted by :class:`SinkhornMatcher` (``auto`` = ``fast``).
+SOLVERS = ("auto", "fast", "geomloss")
 
 
 def max_diameter(x: Tensor, y: Tensor) -> float:
@@ -157,8 +158,8 @@ class SinkhornMatcher(Matcher):
             raise ValueError(f"Sinkhorn blur (the paper's ε, a length) must be a finite number > 0, got {blur!r}")
         if isinstance(scaling, bool) or not isinstance(scaling, (int, float)) or not 0 < scaling < 1:
             raise ValueError(f"Sinkhorn scaling must be a number with 0 < scaling < 1, got {scaling!r}")
-        if solver not in _SOLVERS:
-            raise ValueError(f"unknown Sinkhorn solver {solver!r}; valid solvers: {', '.join(_SOLVERS)}")
+        if solver not in SOLVERS:
+            raise ValueError(f"unknown Sinkhorn solver {solver!r}; valid solvers: {', '.join(SOLVERS)}")
         if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
                                        or max_points < 1):
             raise ValueError(f"max_points must be None or an integer >= 1, got {max_points!r}")

@@ -21,6 +21,7 @@ warns about each, naming it).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Any, Callable, Iterator
 
@@ -28,9 +29,14 @@ import torch
 
 from ..matching import MATCHERS
 from ..matching.base import check_lam
+from ..matching.sinkhorn import SOLVERS
 from ..render.soft import SoftRasSettings
 from .multiscale import L2_SCHEDULES
 from .schedule import STRATEGIES
+
+
+#: How background pixels enter a matching (:attr:`MatchingSettings.background`).
+BACKGROUND_MODES = ("auto", "exclude", "include")
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
@@ -117,10 +123,12 @@ class MatchingSettings:
         if isinstance(self.match_interval, bool) or not isinstance(self.match_interval, int) or self.match_interval < 0:
             raise ValueError(f"match interval K must be an integer >= 0 (0 = match every iteration), "
                              f"got {self.match_interval!r}")
+        if self.sinkhorn_solver not in SOLVERS:
+            raise ValueError(f"unknown Sinkhorn solver {self.sinkhorn_solver!r}; valid solvers: {', '.join(SOLVERS)}")
         if self.max_points is not None:
             _positive_int("max_points", self.max_points, 2)
-        if self.background not in ("auto", "exclude", "include"):
-            raise ValueError(f"background must be 'auto', 'exclude' or 'include', got {self.background!r}")
+        if self.background not in BACKGROUND_MODES:
+            raise ValueError(f"background must be one of {', '.join(map(repr, BACKGROUND_MODES))}, got {self.background!r}")
         if self.background_pool < 1:
             raise ValueError(f"background_pool must be >= 1, got {self.background_pool}")
 
@@ -257,7 +265,7 @@ class OptimizeSettings:
         from .schedule import STRATEGIES as strategies
 
         strategy = strategies[self.schedule.strategy]
-        changed = {k for k, v in self.flat().items() if k in FLAT and v != _DEFAULTS[k]}
+        changed = {k for k, v in self.flat().items() if k in FLAT and v != DEFAULTS[k]}
         why: dict[str, str] = {}
         if not strategy.uses_rgbxy:
             for k in (f.name for f in dataclasses.fields(MatchingSettings)):
@@ -283,7 +291,9 @@ class OptimizeSettings:
 
 
 _TOP = ("fixed", "regularizer", "seed", "device", "backend")
-_DEFAULTS = {f.name: f.default for cls in GROUPS.values() for f in dataclasses.fields(cls)}
+#: Default value of every setting, by flat name.
+DEFAULTS = {**{f.name: f.default for cls in GROUPS.values() for f in dataclasses.fields(cls)},
+            **{k: v.default for k, v in inspect.signature(OptimizeSettings.__init__).parameters.items() if k in _TOP}}
 
 
 def matcher_options() -> set[str]:

@@ -86,6 +86,11 @@ _FACTORIES: dict[str, Callable[[torch.device], RasterBackend]] = {}
 _AUTO_ORDER: list[str] = []
 
 
+def backend_names() -> list[str]:
+    """Names of the registered backends (``"auto"`` picks among them)."""
+    return list(_FACTORIES)
+
+
 def register_backend(name: str, factory: Callable[[torch.device], RasterBackend], auto_priority: int | None = None) -> None:
     """Make a backend selectable by name; ``auto_priority`` (lower first) enters it in ``"auto"``."""
     _FACTORIES[name] = factory
