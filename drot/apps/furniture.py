@@ -42,7 +42,7 @@ import torch
 from ..render.camera import Camera
 from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
-from ..scene.procedural import _rotation, box, cylinder, plane, transform
+from ..scene.kit import box, cylinder, plane, rotation_matrix, transform
 from ..scene.scene import Scene
 
 #: A run succeeds when the mean position error (metres) and mean angle error (radians) are at most these.
@@ -182,7 +182,7 @@ def item_from_file(path: str | os.PathLike, name: str | None = None, footprint: 
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
     v = mesh.vertices.double().numpy()
     if up == "z":
-        v = v @ _rotation((1, 0, 0), -math.pi / 2).T  # +Z up -> +Y up
+        v = v @ rotation_matrix((1, 0, 0), -math.pi / 2).T  # +Z up -> +Y up
     elif up != "y":
         raise ValueError(f"item_from_file: up must be 'y' or 'z', got {up!r}")
     lo, hi = v.min(0), v.max(0)
@@ -222,11 +222,11 @@ class Room:
         (small triangles keep the rasteriser's bounding boxes small)."""
         w, d, h, n = self.width, self.depth, self.height, subdivisions
         floor = plane((w, d), n, FLOOR)
-        back = transform(plane((w, h), n, BACK_WALL), rotation=_rotation((1, 0, 0), math.pi / 2),
+        back = transform(plane((w, h), n, BACK_WALL), rotation=rotation_matrix((1, 0, 0), math.pi / 2),
                          translation=(0.0, h / 2, -d / 2))
-        left = transform(plane((h, d), n, LEFT_WALL), rotation=_rotation((0, 0, 1), -math.pi / 2),
+        left = transform(plane((h, d), n, LEFT_WALL), rotation=rotation_matrix((0, 0, 1), -math.pi / 2),
                          translation=(-w / 2, h / 2, 0.0))
-        right = transform(plane((h, d), n, RIGHT_WALL), rotation=_rotation((0, 0, 1), math.pi / 2),
+        right = transform(plane((h, d), n, RIGHT_WALL), rotation=rotation_matrix((0, 0, 1), math.pi / 2),
                           translation=(w / 2, h / 2, 0.0))
         return Mesh.concatenate([floor, back, left, right])
 
