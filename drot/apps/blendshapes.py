@@ -32,6 +32,7 @@ from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
 from ..scene.kit import ellipsoid, mix, smoothstep, uv_sphere
 from ..scene.scene import Scene
+from .problem import Score
 
 #: A run succeeds when the weight MAE is at most this.
 WEIGHT_THRESHOLD = 0.05
@@ -380,3 +381,34 @@ def expression_errors(scene: Scene, values: dict[str, torch.Tensor], target: tor
         vmae = float((scene.world_vertices(values) - scene.world_vertices({"weights": t.float()})).abs().mean())
     mae = float((w - t).abs().mean())
     return ExpressionErrors(mae, vmae, mae <= WEIGHT_THRESHOLD)
+
+
+# --------------------------------------------------------------------------- the compared problem
+@dataclasses.dataclass
+class BlendshapeProblem:
+    """Blendshape expressions as a :class:`drot.apps.problem.Problem`: the seed draws the target
+    weights, the start is the neutral face.
+
+    ``shapes``: the blendshape set; None (default): :func:`default_blendshapes` (made once, on the
+    first instance). Instances are :func:`expression_scene`; scores: weight MAE and vertex MAE.
+    """
+
+    shapes: BlendshapeSet | None = None
+    name: str = "blendshapes"
+    resolution: int = 256
+    paper_resolution: int = 256
+    iterations: int = 300
+    # The face fills a third of the view: DROT matches 2048 random pixels per side.
+    settings: dict = dataclasses.field(default_factory=lambda: {"max_points": 2048})
+    columns: dict = dataclasses.field(default_factory=lambda: {"weight_mae": ".4f", "vertex_mae": ".5f"})
+    thresholds: dict = dataclasses.field(default_factory=lambda: {"weight_mae": ("<=", WEIGHT_THRESHOLD)})
+    rule: str = f"weight MAE <= {WEIGHT_THRESHOLD}"
+
+    def instance(self, seed: int, resolution: int | None = None) -> ExpressionFit:
+        if self.shapes is None:
+            self.shapes = default_blendshapes()
+        return expression_scene(self.shapes, seed=seed, resolution=resolution or self.resolution)
+
+    def score(self, instance: ExpressionFit, values: dict[str, torch.Tensor]) -> Score:
+        e = instance.errors(values)
+        return Score({"weight_mae": e.weight_mae, "vertex_mae": e.vertex_mae}, e.success, e)
