@@ -13,8 +13,8 @@ import argparse
 from pathlib import Path
 
 from drot import report
-from drot.apps._compare import METHODS, run_method
-from drot.apps.blendshapes import WEIGHT_THRESHOLD, expression_scene, load_blendshapes
+from drot.apps import METHODS, BlendshapeProblem, compare
+from drot.apps.blendshapes import load_blendshapes
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--neutral", default=None, help="neutral mesh file (with --shapes)")
@@ -27,24 +27,28 @@ if (args.neutral is None) != (args.shapes is None):
     parser.error("give --neutral and --shapes together")
 
 out = Path(__file__).parent / "output"
-shapes = load_blendshapes(args.neutral, args.shapes) if args.neutral else None
-problem = expression_scene(shapes, seed=args.seed, resolution=args.resolution)
-names = problem.shapes.names
-print(f"{len(names)} expressions, 1 view, {args.resolution}^2, {args.iterations} iterations; "
-      f"success: weight MAE <= {WEIGHT_THRESHOLD}")
-print(f"{'target':>26}: " + ", ".join(f"{n} {w:.2f}" for n, w in zip(names, problem.target.tolist())))
+# settings: max_points=2048 for both methods (the face fills a third of the view, so DROT matches
+# 2048 random pixels per side), see BlendshapeProblem.
+problem = BlendshapeProblem(load_blendshapes(args.neutral, args.shapes) if args.neutral else None)
 
-results = {}
-for method in ("hybrid", "standard"):
-    # max_points: the face fills a third of the view, so DROT matches 2048 random pixels per side.
-    r = run_method(problem.scene, method, args.iterations, seed=args.seed, max_points=2048,
-                   record_frames=60 if method == "hybrid" else 0, progress=True)
-    results[method] = r
-    e = problem.errors(r.parameters)
-    print(f"{METHODS[method]:>26}: weight MAE {e.weight_mae:.4f}, vertex MAE {e.vertex_mae:.5f}, "
-          f"success {e.success}, {r.wall_seconds:.1f} s")
 
-h, s = results["hybrid"], results["standard"]
+def show_target(seed, instance):
+    names = instance.shapes.names
+    print(f"{len(names)} expressions, 1 view, {args.resolution}^2, {args.iterations} iterations; "
+          f"success: {problem.rule}")
+    print(f"{'target':>26}: " + ", ".join(f"{n} {w:.2f}" for n, w in zip(names, instance.target.tolist())))
+
+
+def show(run):
+    e = run.final.details
+    print(f"{METHODS[run.method]:>26}: weight MAE {e.weight_mae:.4f}, vertex MAE {e.vertex_mae:.5f}, "
+          f"success {e.success}, {run.result.wall_seconds:.1f} s")
+
+
+runs = compare(problem, ("hybrid", "standard"), [args.seed], args.iterations, args.resolution,
+               settings={"progress": True}, method_settings={"hybrid": {"record_frames": 60}},
+               on_instance=show_target, on_run=show)
+h, s = (r.result for r in runs)
 report.save_strip(out / "blendshapes_strip.png", [[h.initial_images[0], h.target_images[0], h.final_images[0],
                                                    s.final_images[0]]],
                   ["start (neutral)", "target", "DROT-hybrid", "L2 (standard)"])

@@ -15,8 +15,8 @@ import math
 from pathlib import Path
 
 from drot import report
-from drot.apps._compare import METHODS, run_method
-from drot.apps.furniture import ANGLE_THRESHOLD, DEFAULT_ITEMS, POSITION_THRESHOLD, furniture_scene
+from drot.apps import METHODS, FurnitureProblem, compare
+from drot.apps.furniture import DEFAULT_ITEMS
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--items", nargs="+", default=list(DEFAULT_ITEMS), help="catalogue names or mesh files")
@@ -26,24 +26,28 @@ parser.add_argument("--resolution", type=int, default=128, help="(the paper: 256
 args = parser.parse_args()
 
 out = Path(__file__).parent / "output"
-problem = furniture_scene(args.items, seed=args.seed, resolution=args.resolution)
-print(f"{len(problem.items)} items, {args.resolution}^2, {args.iterations} iterations; success: mean position error "
-      f"<= {POSITION_THRESHOLD} m and mean angle error <= {math.degrees(ANGLE_THRESHOLD):.0f} deg")
-start = problem.errors(problem.start)
-print(f"{'start':>26}: position error {start.position:.3f} m, angle error {math.degrees(start.angle):5.1f} deg")
+# settings: max_points=2048 for both methods (the room fills the view, so DROT matches a random subset of
+# 2048 pixels per side), see FurnitureProblem.
+problem = FurnitureProblem(items=tuple(args.items))
+print(f"{len(args.items)} items, {args.resolution}^2, {args.iterations} iterations; success: {problem.rule}")
 
-results = {}
-for method in ("hybrid", "standard"):
-    # max_points: the room fills the view, so DROT matches a random subset of 2048 pixels per side.
-    r = run_method(problem.scene, method, args.iterations, seed=args.seed, max_points=2048,
-                   record_frames=60 if method == "hybrid" else 0, progress=True)
-    results[method] = r
-    e = problem.errors(r.parameters)
-    print(f"{METHODS[method]:>26}: position error {e.position:.3f} m, angle error {math.degrees(e.angle):5.1f} deg, "
-          f"success {e.success}, {r.wall_seconds:.1f} s")
+
+def show_start(seed, instance):
+    start = instance.errors(instance.start)
+    print(f"{'start':>26}: position error {start.position:.3f} m, angle error {math.degrees(start.angle):5.1f} deg")
+
+
+def show(run):
+    e = run.final.details
+    print(f"{METHODS[run.method]:>26}: position error {e.position:.3f} m, angle error {math.degrees(e.angle):5.1f} deg, "
+          f"success {e.success}, {run.result.wall_seconds:.1f} s")
     print(" " * 28 + ", ".join(f"{name} {p:.2f} m/{math.degrees(a):.0f} deg" for name, (p, a) in e.per_item.items()))
 
-h, s = results["hybrid"], results["standard"]
+
+runs = compare(problem, ("hybrid", "standard"), [args.seed], args.iterations, args.resolution,
+               settings={"progress": True}, method_settings={"hybrid": {"record_frames": 60}},
+               on_instance=show_start, on_run=show)
+h, s = (r.result for r in runs)
 report.save_strip(out / "furniture_strip.png", [[h.initial_images[0], h.target_images[0], h.final_images[0],
                                                  s.final_images[0]]],
                   ["start", "target", "DROT-hybrid", "L2 (standard)"])

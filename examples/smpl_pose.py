@@ -14,8 +14,7 @@ import argparse
 from pathlib import Path
 
 from drot import report
-from drot.apps._compare import METHODS, run_method
-from drot.apps.smpl import VERTEX_THRESHOLD, generated_body, load_smpl, smpl_scene
+from drot.apps import METHODS, SmplProblem, compare
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--model", default=None, help="an SMPL model file (SMPL_NEUTRAL.pkl); default: drot's generated one")
@@ -25,24 +24,28 @@ parser.add_argument("--resolution", type=int, default=128, help="(the paper: 128
 args = parser.parse_args()
 
 out = Path(__file__).parent / "output"
-body = load_smpl(args.model) if args.model else generated_body()
-problem = smpl_scene(body, seed=args.seed, resolution=args.resolution)
+problem = SmplProblem(body=args.model)  # None: drot's generated body
+body = problem.loaded_body()
 print(f"SMPL model {body.path if args.model else '(drot-generated, SMPL format)'} ({body.mesh.num_vertices} vertices, "
       f"{body.num_joints} joints), 6 views, "
-      f"{args.resolution}^2, {args.iterations} iterations; success: vertex MAE <= {VERTEX_THRESHOLD} m")
-e0 = problem.errors({p.name: p.initial for p in problem.scene.parameters})
-print(f"{'start':>26}: joint-angle MAE {e0.joint_angle_mae:.3f} rad, vertex MAE {e0.vertex_mae:.4f} m")
+      f"{args.resolution}^2, {args.iterations} iterations; success: {problem.rule}")
 
-results = {}
-for method in ("hybrid", "standard"):
-    r = run_method(problem.scene, method, args.iterations, seed=args.seed,
-                   record_frames=60 if method == "hybrid" else 0, frame_view=4, progress=True)
-    results[method] = r
-    e = problem.errors(r.parameters)
-    print(f"{METHODS[method]:>26}: joint-angle MAE {e.joint_angle_mae:.3f} rad (geodesic {e.rotation_error:.3f}), "
-          f"vertex MAE {e.vertex_mae:.4f} m, success {e.success}, {r.wall_seconds:.1f} s")
 
-h, s = results["hybrid"], results["standard"]
+def show_start(seed, instance):
+    e0 = instance.errors({p.name: p.initial for p in instance.scene.parameters})
+    print(f"{'start':>26}: joint-angle MAE {e0.joint_angle_mae:.3f} rad, vertex MAE {e0.vertex_mae:.4f} m")
+
+
+def show(run):
+    e = run.final.details
+    print(f"{METHODS[run.method]:>26}: joint-angle MAE {e.joint_angle_mae:.3f} rad (geodesic {e.rotation_error:.3f}), "
+          f"vertex MAE {e.vertex_mae:.4f} m, success {e.success}, {run.result.wall_seconds:.1f} s")
+
+
+runs = compare(problem, ("hybrid", "standard"), [args.seed], args.iterations, args.resolution,
+               settings={"frame_view": 4, "progress": True}, method_settings={"hybrid": {"record_frames": 60}},
+               on_instance=show_start, on_run=show)
+h, s = (r.result for r in runs)
 rows = [[h.initial_images[v], h.target_images[v], h.final_images[v], s.final_images[v]] for v in (0, 2, 4)]
 report.save_strip(out / "smpl_strip.png", rows, ["start", "target", "DROT-hybrid", "L2 (standard)"])
 report.save_animation(out / "smpl_hybrid.gif", h.frames, fps=12)

@@ -7,7 +7,7 @@ import drot
 from drot.render.camera import Camera
 from drot.render.renderer import render
 from drot.scene.parameters import Parameter
-from drot.scene.procedural import box
+from drot.scene.kit import box
 
 BACKEND = drot.get_backend("torch")
 

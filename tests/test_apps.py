@@ -15,7 +15,7 @@ import torch
 import drot
 from drot.apps import blendshapes as bs
 from drot.apps import furniture as fu
-from drot.apps._compare import run_method
+from drot.apps import run_method
 from drot.render.renderer import render
 
 BACKEND = drot.get_backend("torch")

@@ -8,7 +8,7 @@ from drot.render.proxies import point_proxies
 from drot.render.camera import square_views
 from drot.scene.mesh import mesh_from_arrays
 from drot.scene.parameters import Parameter
-from drot.scene.procedural import uv_sphere
+from drot.scene.kit import uv_sphere
 
 BACKEND = drot.get_backend("torch")
 

@@ -7,8 +7,8 @@ import torch
 import trimesh
 
 from drot.scene.mesh import Mesh
-from drot.scene.procedural import (box, cone, cylinder, ellipsoid, make_cat, paint, plane, transform,
-                                   tube, uv_sphere)
+from drot.scene.assets import make_cat
+from drot.scene.kit import box, cone, cylinder, ellipsoid, paint, plane, transform, tube, uv_sphere
 
 
 def _tm(mesh: Mesh, weld: bool = False) -> trimesh.Trimesh:

@@ -5,7 +5,7 @@ from drot.render.proxies import freeze_surface_points, point_proxies
 from drot.render.renderer import render
 from drot.render.torch_backend import TorchBackend
 from drot.scene.parameters import Parameter
-from drot.scene.procedural import uv_sphere
+from drot.scene.kit import uv_sphere
 from drot.render.camera import square_views
 from drot.scene.scene import Scene
 

@@ -9,11 +9,11 @@ import drot
 from drot.eval.scene_benchmark import benchmark_config
 from drot.optim.losses import image_l2_loss
 from drot.render.torch_backend import _cube_lookup
-from drot.scene import models
+from drot.scene import assets as models
 from drot.scene.deform import rbf_warp
 from drot.scene.environment import cube_directions, sky
 from drot.scene.loader import load_scene, scene_config
-from drot.scene.teapot import PATCH_COUNT, PATCH_GROUPS, control_points, make_teapot, patch_indices
+from drot.scene.assets.teapot import PATCH_COUNT, PATCH_GROUPS, control_points, make_teapot, patch_indices
 from drot.scene.texture import checker, patchwork, project_uvs
 
 BACKEND = drot.get_backend("torch")

@@ -30,8 +30,9 @@ import torch
 from ..render.camera import Camera
 from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
-from ..scene.procedural import _mix, _smoothstep, ellipsoid, uv_sphere
+from ..scene.kit import ellipsoid, mix, smoothstep, uv_sphere
 from ..scene.scene import Scene
+from .problem import Score
 
 #: A run succeeds when the weight MAE is at most this.
 WEIGHT_THRESHOLD = 0.05
@@ -62,13 +63,13 @@ def _front_z(x: float, y: float) -> float:
 def _region(v: np.ndarray, centre, radii) -> np.ndarray:
     """1 inside the ellipsoid ``centre ± radii`` fading to 0 at 1.4 x its size (front side only)."""
     d = np.linalg.norm((v - np.asarray(centre)) / np.asarray(radii), axis=1)
-    return _smoothstep(1.4, 1.0, d) * _smoothstep(0.0, 0.3, v[:, 2])
+    return smoothstep(1.4, 1.0, d) * smoothstep(0.0, 0.3, v[:, 2])
 
 
 def _face_relief(v: np.ndarray) -> np.ndarray:
     """Outward relief ``[V]`` of the face: nose, lips, brow ridges (Gaussian bumps on the ellipsoid)."""
     def g(cx, cy, sx, sy):
-        return np.exp(-0.5 * (((v[:, 0] - cx) / sx) ** 2 + ((v[:, 1] - cy) / sy) ** 2)) * _smoothstep(0.0, 0.4, v[:, 2])
+        return np.exp(-0.5 * (((v[:, 0] - cx) / sx) ** 2 + ((v[:, 1] - cy) / sy) ** 2)) * smoothstep(0.0, 0.4, v[:, 2])
     nose = 0.26 * g(0.0, -0.12, 0.075, 0.14) + 0.1 * g(0.0, 0.05, 0.05, 0.12)
     lips = 0.05 * g(0.0, MOUTH_Y + 0.045, 0.16, 0.03) + 0.055 * g(0.0, MOUTH_Y - 0.05, 0.14, 0.035)
     brows = sum(0.03 * g(sx * 0.29, BROW_Y, 0.15, 0.04) for sx in (-1, 1))
@@ -79,15 +80,15 @@ def _face_colors(v: np.ndarray) -> np.ndarray:
     """Colour regions painted on the (rest) head surface: skin, blush, nose tip, lips, mouth slit, brows, hair."""
     c = np.broadcast_to(SKIN, v.shape).copy()
     for sx in (-1, 1):
-        c = _mix(c, BLUSH, 0.85 * _region(v, (sx * 0.42, -0.2, 0.7), (0.13, 0.1, 0.5)))
-        c = _mix(c, BROW, _region(v, (sx * 0.29, BROW_Y, 0.8), (0.14, 0.028, 0.5)))
-    c = _mix(c, 0.5 * (SKIN + BLUSH), 0.6 * _region(v, (0.0, -0.2, 1.0), (0.07, 0.06, 0.4)))
+        c = mix(c, BLUSH, 0.85 * _region(v, (sx * 0.42, -0.2, 0.7), (0.13, 0.1, 0.5)))
+        c = mix(c, BROW, _region(v, (sx * 0.29, BROW_Y, 0.8), (0.14, 0.028, 0.5)))
+    c = mix(c, 0.5 * (SKIN + BLUSH), 0.6 * _region(v, (0.0, -0.2, 1.0), (0.07, 0.06, 0.4)))
     lips = np.maximum(_region(v, (0.0, MOUTH_Y + 0.045, 0.8), (0.19, 0.03, 0.5)),
                       _region(v, (0.0, MOUTH_Y - 0.05, 0.8), (0.17, 0.035, 0.5)))
-    c = _mix(c, LIPS, lips)
-    c = _mix(c, MOUTH, _region(v, (0.0, MOUTH_Y, 0.8), (0.17, 0.012, 0.5)))
-    hair = _smoothstep(0.35, 0.5, v[:, 1] - 0.55 * v[:, 2])
-    return _mix(c, HAIR, hair)
+    c = mix(c, LIPS, lips)
+    c = mix(c, MOUTH, _region(v, (0.0, MOUTH_Y, 0.8), (0.17, 0.012, 0.5)))
+    hair = smoothstep(0.35, 0.5, v[:, 1] - 0.55 * v[:, 2])
+    return mix(c, HAIR, hair)
 
 
 def make_head(detail: float = 1.0) -> Mesh:
@@ -114,7 +115,7 @@ def make_head(detail: float = 1.0) -> Mesh:
         parts.append(ellipsoid((0.06, 0.06, 0.03), n(8), n(14), (x, EYE_Y, zc + 0.04), IRIS))
         parts.append(ellipsoid((0.03, 0.03, 0.02), n(6), n(10), (x, EYE_Y, zc + 0.065), PUPIL))
         parts.append(ellipsoid((0.09, 0.2, 0.12), n(10), n(16), (sx * 0.78, 0.02, -0.05),
-                               lambda p: _mix(np.broadcast_to(SKIN, p.shape), BLUSH, 0.3 * np.ones(len(p)))))
+                               lambda p: mix(np.broadcast_to(SKIN, p.shape), BLUSH, 0.3 * np.ones(len(p)))))
     return Mesh.concatenate(parts)
 
 
@@ -122,7 +123,7 @@ def make_head(detail: float = 1.0) -> Mesh:
 def _bump(v: np.ndarray, centre, radii) -> np.ndarray:
     """Smooth falloff ``[V]`` in [0, 1]: a Gaussian of the scaled distance to ``centre`` (front side only)."""
     d2 = (((v - np.asarray(centre)) / np.asarray(radii)) ** 2).sum(1)
-    return np.exp(-0.5 * d2) * _smoothstep(-0.2, 0.2, v[:, 2])
+    return np.exp(-0.5 * d2) * smoothstep(-0.2, 0.2, v[:, 2])
 
 
 def _front(x: float, y: float) -> tuple[float, float, float]:
@@ -132,7 +133,7 @@ def _front(x: float, y: float) -> tuple[float, float, float]:
 def _jaw_open(v):
     # Everything below the lips' parting line (the lower lip, chin, jaw) moves down; the sharp
     # transition stretches the dark mouth slit open.
-    below = _smoothstep(MOUTH_Y + 0.004, MOUTH_Y - 0.012, v[:, 1]) * _smoothstep(-0.1, 0.3, v[:, 2])
+    below = smoothstep(MOUTH_Y + 0.004, MOUTH_Y - 0.012, v[:, 1]) * smoothstep(-0.1, 0.3, v[:, 2])
     chin = np.exp(-0.5 * (v[:, 0] / 0.45) ** 2)
     return np.stack([0 * below, -0.35 * below * chin, -0.06 * below * chin], 1)
 
@@ -179,7 +180,7 @@ def _mouth_left(v):
 
 
 def _upper_lip_raise(v):
-    w = _bump(v, _front(0.0, MOUTH_Y + 0.07), (0.16, 0.05, 0.25)) * _smoothstep(MOUTH_Y - 0.004, MOUTH_Y + 0.012, v[:, 1])
+    w = _bump(v, _front(0.0, MOUTH_Y + 0.07), (0.16, 0.05, 0.25)) * smoothstep(MOUTH_Y - 0.004, MOUTH_Y + 0.012, v[:, 1])
     return w[:, None] * np.array([0.0, 0.16, 0.02])
 
 
@@ -380,3 +381,34 @@ def expression_errors(scene: Scene, values: dict[str, torch.Tensor], target: tor
         vmae = float((scene.world_vertices(values) - scene.world_vertices({"weights": t.float()})).abs().mean())
     mae = float((w - t).abs().mean())
     return ExpressionErrors(mae, vmae, mae <= WEIGHT_THRESHOLD)
+
+
+# --------------------------------------------------------------------------- the compared problem
+@dataclasses.dataclass
+class BlendshapeProblem:
+    """Blendshape expressions as a :class:`drot.apps.problem.Problem`: the seed draws the target
+    weights, the start is the neutral face.
+
+    ``shapes``: the blendshape set; None (default): :func:`default_blendshapes` (made once, on the
+    first instance). Instances are :func:`expression_scene`; scores: weight MAE and vertex MAE.
+    """
+
+    shapes: BlendshapeSet | None = None
+    name: str = "blendshapes"
+    resolution: int = 256
+    paper_resolution: int = 256
+    iterations: int = 300
+    # The face fills a third of the view: DROT matches 2048 random pixels per side.
+    settings: dict = dataclasses.field(default_factory=lambda: {"max_points": 2048})
+    columns: dict = dataclasses.field(default_factory=lambda: {"weight_mae": ".4f", "vertex_mae": ".5f"})
+    thresholds: dict = dataclasses.field(default_factory=lambda: {"weight_mae": ("<=", WEIGHT_THRESHOLD)})
+    rule: str = f"weight MAE <= {WEIGHT_THRESHOLD}"
+
+    def instance(self, seed: int, resolution: int | None = None) -> ExpressionFit:
+        if self.shapes is None:
+            self.shapes = default_blendshapes()
+        return expression_scene(self.shapes, seed=seed, resolution=resolution or self.resolution)
+
+    def score(self, instance: ExpressionFit, values: dict[str, torch.Tensor]) -> Score:
+        e = instance.errors(values)
+        return Score({"weight_mae": e.weight_mae, "vertex_mae": e.vertex_mae}, e.success, e)

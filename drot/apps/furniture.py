@@ -42,8 +42,9 @@ import torch
 from ..render.camera import Camera
 from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
-from ..scene.procedural import _rotation, box, cylinder, plane, transform
+from ..scene.kit import box, cylinder, plane, rotation_matrix, transform
 from ..scene.scene import Scene
+from .problem import Score
 
 #: A run succeeds when the mean position error (metres) and mean angle error (radians) are at most these.
 POSITION_THRESHOLD = 0.05
@@ -182,7 +183,7 @@ def item_from_file(path: str | os.PathLike, name: str | None = None, footprint: 
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
     v = mesh.vertices.double().numpy()
     if up == "z":
-        v = v @ _rotation((1, 0, 0), -math.pi / 2).T  # +Z up -> +Y up
+        v = v @ rotation_matrix((1, 0, 0), -math.pi / 2).T  # +Z up -> +Y up
     elif up != "y":
         raise ValueError(f"item_from_file: up must be 'y' or 'z', got {up!r}")
     lo, hi = v.min(0), v.max(0)
@@ -222,11 +223,11 @@ class Room:
         (small triangles keep the rasteriser's bounding boxes small)."""
         w, d, h, n = self.width, self.depth, self.height, subdivisions
         floor = plane((w, d), n, FLOOR)
-        back = transform(plane((w, h), n, BACK_WALL), rotation=_rotation((1, 0, 0), math.pi / 2),
+        back = transform(plane((w, h), n, BACK_WALL), rotation=rotation_matrix((1, 0, 0), math.pi / 2),
                          translation=(0.0, h / 2, -d / 2))
-        left = transform(plane((h, d), n, LEFT_WALL), rotation=_rotation((0, 0, 1), -math.pi / 2),
+        left = transform(plane((h, d), n, LEFT_WALL), rotation=rotation_matrix((0, 0, 1), -math.pi / 2),
                          translation=(-w / 2, h / 2, 0.0))
-        right = transform(plane((h, d), n, RIGHT_WALL), rotation=_rotation((0, 0, 1), math.pi / 2),
+        right = transform(plane((h, d), n, RIGHT_WALL), rotation=rotation_matrix((0, 0, 1), math.pi / 2),
                           translation=(w / 2, h / 2, 0.0))
         return Mesh.concatenate([floor, back, left, right])
 
@@ -427,3 +428,37 @@ def layout_errors(values: dict[str, torch.Tensor], target: dict[str, torch.Tenso
     position = float(np.mean([p for p, _ in per_item.values()]))
     angle = float(np.mean([a for _, a in per_item.values()]))
     return LayoutErrors(position, angle, per_item, position <= POSITION_THRESHOLD and angle <= ANGLE_THRESHOLD)
+
+
+# --------------------------------------------------------------------------- the compared problem
+@dataclasses.dataclass(frozen=True)
+class FurnitureProblem:
+    """Furniture layout as a :class:`drot.apps.problem.Problem`: the seed draws the start layout.
+
+    Instances are :func:`furniture_scene` of ``items`` (with ``room_as``); scores: mean position
+    error (m), mean angle error (degrees) and the items within both thresholds (``"k/n"``).
+    """
+
+    items: tuple = DEFAULT_ITEMS
+    room_as: str = "mesh"
+    name: str = "furniture"
+    resolution: int = 128
+    paper_resolution: int = 256
+    iterations: int = 500
+    # The room fills the view: DROT matches a random subset of 2048 pixels per side on a CPU.
+    settings: dict = dataclasses.field(default_factory=lambda: {"max_points": 2048})
+    columns: dict = dataclasses.field(default_factory=lambda: {"position_m": ".3f", "angle_deg": ".1f",
+                                                               "items_ok": "s"})
+    thresholds: dict = dataclasses.field(default_factory=lambda: {
+        "position_m": ("<=", POSITION_THRESHOLD), "angle_deg": ("<=", math.degrees(ANGLE_THRESHOLD))})
+    rule: str = (f"mean position error <= {POSITION_THRESHOLD} m and mean angle error <= "
+                 f"{math.degrees(ANGLE_THRESHOLD):.0f} deg (items_ok: items within both)")
+
+    def instance(self, seed: int, resolution: int | None = None) -> FurnitureLayout:
+        return furniture_scene(self.items, seed=seed, resolution=resolution or self.resolution, room_as=self.room_as)
+
+    def score(self, instance: FurnitureLayout, values: dict[str, torch.Tensor]) -> Score:
+        e = instance.errors(values)
+        ok = sum(p <= POSITION_THRESHOLD and a <= ANGLE_THRESHOLD for p, a in e.per_item.values())
+        return Score({"position_m": e.position, "angle_deg": math.degrees(e.angle), "items_ok": f"{ok}/{len(e.per_item)}"},
+                     e.success, e)

@@ -39,6 +39,7 @@ from ..render.camera import square_views
 from ..scene.mesh import Mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
 from ..scene.scene import Scene
+from .problem import Score
 
 #: A run succeeds when the vertex MAE (metres) is at most this.
 VERTEX_THRESHOLD = 0.01
@@ -323,3 +324,42 @@ def pose_errors(scene: Scene, values: dict[str, torch.Tensor], target: dict[str,
     with torch.no_grad():
         mae = float((scene.world_vertices(values) - scene.world_vertices(target)).abs().mean())
     return PoseErrors(float((est - ref).abs().mean()), float(torch.arccos(cos).mean()), mae, mae <= VERTEX_THRESHOLD)
+
+
+# --------------------------------------------------------------------------- the compared problem
+@dataclasses.dataclass
+class SmplProblem:
+    """SMPL pose fitting as a :class:`drot.apps.problem.Problem`: the seed draws the target pose, the
+    start is the rest pose.
+
+    ``body``: an :class:`SmplBody` or the path of an SMPL model file; None (default): drot's generated
+    SMPL-format body (:func:`generated_body`, made once, on the first instance). Instances are
+    :func:`smpl_scene`; scores: joint-angle MAE, geodesic rotation error (radians), vertex MAE (m).
+    """
+
+    body: SmplBody | str | os.PathLike | None = None
+    global_orient: bool = True
+    name: str = "smpl"
+    resolution: int = 128
+    paper_resolution: int = 128
+    iterations: int = 300
+    settings: dict = dataclasses.field(default_factory=dict)
+    columns: dict = dataclasses.field(default_factory=lambda: {"joint_angle_mae": ".3f", "rotation_err": ".3f",
+                                                               "vertex_mae": ".4f"})
+    thresholds: dict = dataclasses.field(default_factory=lambda: {"vertex_mae": ("<=", VERTEX_THRESHOLD)})
+    rule: str = f"vertex MAE <= {VERTEX_THRESHOLD} m"
+
+    def loaded_body(self) -> SmplBody:
+        """The body, loaded (or generated) on first use."""
+        if not isinstance(self.body, SmplBody):
+            self.body = generated_body() if self.body is None else load_smpl(self.body)
+        return self.body
+
+    def instance(self, seed: int, resolution: int | None = None) -> SmplFit:
+        return smpl_scene(self.loaded_body(), seed=seed, resolution=resolution or self.resolution,
+                          global_orient=self.global_orient)
+
+    def score(self, instance: SmplFit, values: dict[str, torch.Tensor]) -> Score:
+        e = instance.errors(values)
+        return Score({"joint_angle_mae": e.joint_angle_mae, "rotation_err": e.rotation_error,
+                      "vertex_mae": e.vertex_mae}, e.success, e)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scene.procedural import _smoothstep, tube, uv_sphere
+from ..scene.kit import smoothstep, tube, uv_sphere
 
 #: SMPL's 24 joints, in SMPL's order.
 JOINT_NAMES = (
@@ -141,7 +141,7 @@ def generate_smpl_model(detail: float = 1.0) -> dict:
         v = mesh.vertices.double().numpy()
         # Tube vertices near the joint blend with the parent joint (smooth skinning at the bend).
         along = np.clip((v - start) @ (stop - start) / np.dot(stop - start, stop - start), 0.0, 1.0)
-        own = 0.5 + 0.5 * _smoothstep(0.0, 0.35, along)
+        own = 0.5 + 0.5 * smoothstep(0.0, 0.35, along)
         w = one_hot(len(v), j) * own[:, None]
         parent = PARENTS[j] if PARENTS[j] >= 0 else j
         w[:, parent] += 1.0 - own

@@ -59,11 +59,10 @@ import torch
 
 from ..render.camera import Camera, square_views
 from ..render.shading import Material
-from . import models, procedural, values
+from . import assets, kit, values
 from .mesh import Mesh, load_mesh
 from .parameters import Parameter
 from .scene import Scene
-from .teapot import make_teapot
 from .texture import project_uvs
 
 if sys.version_info >= (3, 11):
@@ -72,20 +71,20 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PROCEDURAL = {
-    "cat": procedural.make_cat,
-    "sphere": procedural.uv_sphere,
-    "ellipsoid": procedural.ellipsoid,
-    "box": procedural.box,
-    "cylinder": procedural.cylinder,
-    "cone": procedural.cone,
-    "plane": procedural.plane,
-    "teapot": make_teapot,
-    "buddha": models.make_buddha,
-    "coloured_cube": models.coloured_cube,
-    "gingerbread": models.make_gingerbread,
-    "room": models.make_room,
-    "stone": models.make_stone,
-    "textured_box": models.textured_box,
+    "cat": assets.make_cat,
+    "sphere": kit.uv_sphere,
+    "ellipsoid": kit.ellipsoid,
+    "box": kit.box,
+    "cylinder": kit.cylinder,
+    "cone": kit.cone,
+    "plane": kit.plane,
+    "teapot": assets.make_teapot,
+    "buddha": assets.make_buddha,
+    "coloured_cube": assets.coloured_cube,
+    "gingerbread": assets.make_gingerbread,
+    "room": assets.make_room,
+    "stone": assets.make_stone,
+    "textured_box": assets.textured_box,
 }
 
 

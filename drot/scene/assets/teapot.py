@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .mesh import Mesh
-from .procedural import GREY, ColorSpec, _build, _grid_faces
+from ..kit import GREY, ColorSpec, build_mesh, grid_faces
+from ..mesh import Mesh
 
 PATCH_COUNT = 32
 PATCH_GROUPS = {"rim": range(0, 4), "body": range(4, 12), "handle": range(12, 16), "spout": range(16, 20),
@@ -163,7 +163,7 @@ def make_teapot(subdivisions: int = 8, color: ColorSpec = GREY,
         raise ValueError(f"teapot subdivisions must be >= 1, got {subdivisions}")
     ids = range(PATCH_COUNT) if patches is None else list(patches)
     points, nets = control_points(), patch_indices()
-    grid = _grid_faces(n + 1, n + 1, wrap=False)
+    grid = grid_faces(n + 1, n + 1, wrap=False)
     verts, faces = [], []
     for k, i in enumerate(ids):
         verts.append(bezier_patch(points[nets[i]].reshape(4, 4, 3), n))
@@ -174,4 +174,4 @@ def make_teapot(subdivisions: int = 8, color: ColorSpec = GREY,
     v = v @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]).T  # (x, y, z) -> (x, z, -y): z up -> y up
     lo, hi = v.min(0), v.max(0)
     v = (v - (lo + hi) / 2) / (hi - lo).max()
-    return _build(v, np.ascontiguousarray(f), color)
+    return build_mesh(v, np.ascontiguousarray(f), color)
