@@ -27,7 +27,7 @@ import statistics
 import time
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
-from ..optim.loop import OptimizationResult, optimize
+from ..optim import OptimizationResult, optimize
 from ..scene.scene import Scene
 
 __all__ = ["METHODS", "schedule_settings", "run_method", "Score", "Instance", "Problem", "Run", "compare",

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 from .. import metrics, report
 from ..optim.schedule import STRATEGIES
-from ..optim.loop import OptimizationResult, OptimizeSettings, optimize
+from ..optim import OptimizationResult, OptimizeSettings, optimize
 from ..scene.scene import Scene
 
 

@@ -7,7 +7,7 @@ import dataclasses
 
 import torch
 
-from ...optim.loop import OptimizationResult, OptimizeSettings, optimize
+from ...optim import OptimizationResult, OptimizeSettings, optimize
 from ...scene.scene import Scene
 from .metrics import DISP_THRESHOLD, IOU_THRESHOLD, accessory_mask, corner_displacement, mask_iou
 from .placement import pixels_to_canvas, placement_corners
