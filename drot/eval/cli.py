@@ -26,7 +26,10 @@ from ..optim.settings import BACKGROUND_MODES, DEFAULTS, OptimizeSettings
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, method_label, run_benchmark, summary_rows, write_results
-from .scene_benchmark import benchmark_config
+from .scene_benchmark import benchmark_config, optimize_defaults
+
+#: Scene sets: where their files live relative to a scene folder.
+PROTOCOLS = {"drot": "", "paper": "paper/"}
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
 # on a GPU the defaults are the paper's full protocol (10 seeds x 1000 iterations x 128²).
@@ -38,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="drot-bench", description=__doc__.split("\n\n")[0].replace("``", ""),
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
+    p.add_argument("--protocol", default="drot", choices=list(PROTOCOLS),
+                   help="which scene files: drot's own (scenes/*.toml) or the paper's exact protocol "
+                        "(scenes/paper/*.toml, whose [optimize] tables give iterations, seeds, lr and lr decay)")
     p.add_argument("--methods", default="hybrid,standard",
                    help="comma-separated strategies among: " + "; ".join(
                        f"{name} ({strategy.description})" for name, strategy in STRATEGIES.items()))
@@ -52,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default=DEFAULTS["backend"],
                    help=f"rendering backend: auto or one of {', '.join(backend_names())}")
     # Settings flags: defaults and choices are read from OptimizeSettings and the registries.
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"Adam learning rate (default: the scene's [optimize] lr, else {DEFAULTS['lr']})")
+    p.add_argument("--lr-decay", type=float, default=None,
+                   help=f"per-iteration lr decay (default: the scene's [optimize] lr_decay, else {DEFAULTS['lr_decay']})")
     p.add_argument("--lam", type=float, default=DEFAULTS["lam"], help="λ: colour vs position weight of the matching cost")
     p.add_argument("--blur", type=float, default=DEFAULTS["blur"], help="Sinkhorn ε (GeomLoss blur)")
     p.add_argument("--K", type=int, default=DEFAULTS["match_interval"], dest="match_interval",
@@ -78,20 +87,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def apply_protocol_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill unset --iterations / --seeds / --resolution: the full protocol on CUDA, quick ones on CPU."""
-    for key, value in (FULL if args.device.startswith("cuda") else QUICK).items():
+def apply_protocol_defaults(args: argparse.Namespace, scene_defaults: dict | None = None) -> argparse.Namespace:
+    """Fill unset --iterations / --seeds / --resolution / --lr / --lr-decay: from the scene's
+    ``[optimize]`` table for the paper protocol, else the full protocol on CUDA and quick ones on CPU;
+    lr and its decay from the scene's table, else OptimizeSettings' defaults."""
+    paper = getattr(args, "protocol", "drot") == "paper"
+    base = FULL if paper or args.device.startswith("cuda") else QUICK
+    given = scene_defaults or {}
+    for key, value in base.items():
         if getattr(args, key) is None:
-            setattr(args, key, value)
+            setattr(args, key, given.get(key, value) if paper else value)
+    for key, dest in (("lr", "lr"), ("lr_decay", "lr_decay")):
+        if getattr(args, dest, None) is None:
+            setattr(args, dest, given.get(key, DEFAULTS[key]))
     return args
 
 
+def scene_name(args: argparse.Namespace) -> str:
+    """The scene file to load: ``--scene`` as given, or from ``scenes/paper/`` with ``--protocol paper``."""
+    return args.scene if args.protocol == "drot" or Path(args.scene).suffix == ".toml" else PROTOCOLS[args.protocol] + args.scene
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = apply_protocol_defaults(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
     if args.list_scenes:
-        print("\n".join(available_scenes()))
+        print("\n".join(available_scenes(PROTOCOLS[args.protocol])))
         return 0
     try:
+        cfg, path = scene_config(scene_name(args))
+        args = apply_protocol_defaults(args, optimize_defaults(cfg, path))
         methods = [m.strip() for m in args.methods.split(",") if m.strip()]
         bad = [m for m in methods if m not in STRATEGIES]
         if bad or not methods:
@@ -102,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--resolution must be at least 8, got {args.resolution}")
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available (this torch build or machine has no GPU)")
-        cfg, path = scene_config(args.scene)
         scene = scene_from_config(cfg, path, resolution=args.resolution)
         bench_cfg = benchmark_config(cfg, path)
         metric = bench_cfg["metric"]
         threshold = args.threshold if args.threshold is not None else bench_cfg["success_threshold"]
         settings = OptimizeSettings(
-            iterations=args.iterations, lr=args.lr, lam=args.lam, blur=args.blur, match_interval=args.match_interval,
+            iterations=args.iterations, lr=args.lr, lr_decay=args.lr_decay, lam=args.lam, blur=args.blur,
+            match_interval=args.match_interval,
             rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, sinkhorn_solver=args.solver,
             max_points=args.max_points, background=args.background, l2_schedule=args.l2_schedule,
             device=args.device, backend=args.backend, progress=not args.no_progress, record_frames=args.frames)
@@ -116,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drot-bench: error: {exc}", file=sys.stderr)
         return 2
 
-    out_dir = Path(args.out or Path("drot-results") / scene.name)
+    out_dir = Path(args.out or Path("drot-results") / (f"{args.protocol}-{scene.name}" if args.protocol != "drot"
+                                                       else scene.name))
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"drot-bench: scene {scene.name} ({scene.num_views} views, {scene.resolution[0]}x{scene.resolution[1]}), "
           f"methods {', '.join(method_label(m) for m in methods)}, seeds {seeds[0]}..{seeds[-1]}, "

@@ -36,3 +36,37 @@ def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str,
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
         raise ValueError(f"{where}: success_threshold must be a number, got {threshold!r}")
     return {"metric": metric, "success_threshold": float(threshold)}
+
+
+#: Keys of a scene file's ``[optimize]`` table (a protocol's defaults for the scene) and their checks.
+OPTIMIZE_KEYS = {
+    "iterations": ("a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
+    "seeds": ("a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
+    "resolution": ("an integer >= 8", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 8),
+    "lr": ("a positive number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0),
+    "lr_decay": ("a number in (0, 1]", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+                 and 0 < v <= 1),
+}
+
+
+def optimize_defaults(cfg: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
+    """The ``[optimize]`` table of a parsed scene file (the protocol's defaults for it), checked::
+
+        [optimize]            # e.g. the paper's JOINT protocol
+        iterations = 1000
+        lr = 0.02
+        lr_decay = 0.998
+        seeds = 1             # 1 for a manual (fixed) start
+        resolution = 128
+
+    Returns only the keys the file gives (empty without the table).
+    """
+    where = f"scene file {path} [optimize]" if path is not None else "[optimize]"
+    table = cfg.get("optimize", {})
+    for key, value in table.items():
+        if key not in OPTIMIZE_KEYS:
+            raise ValueError(f"{where}: unknown key {key!r}; valid keys: {', '.join(OPTIMIZE_KEYS)}")
+        what, ok = OPTIMIZE_KEYS[key]
+        if not ok(value):
+            raise ValueError(f"{where}: {key} must be {what}, got {value!r}")
+    return dict(table)

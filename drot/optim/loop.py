@@ -109,6 +109,10 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     with torch.no_grad():
         final_images = render(state, all_views, scene.resolution, backend).image
     history = recorder.history
+    object_mae = None
+    if goal.vertices is not None and scene.objects:
+        object_mae = {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
+                      for name, (a, b) in scene.object_ranges().items()}
     return OptimizationResult(
         scene_name=scene.name, settings=settings, parameters={k: v.detach().clone() for k, v in params.items()},
         initial_parameters={k: v.detach().clone() for k, v in start.items()},
@@ -118,5 +122,5 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
-        matching_seconds=recorder.matching_seconds, frames=recorder.frames,
+        matching_seconds=recorder.matching_seconds, frames=recorder.frames, object_vertex_mae=object_mae,
     )

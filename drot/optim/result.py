@@ -27,6 +27,8 @@ class OptimizationResult:
         psnr, ssim: final image metrics over all views.
         wall_seconds: total optimisation time; ``iterations_per_second`` likewise.
         frames: animation frames ``[H, 2W + 2, 3]`` (current render | target, side by side), possibly empty.
+        object_vertex_mae: for a scene of several objects with target parameters, each object's final
+            mean absolute vertex error (``vertex_mae`` is the whole scene's); else None.
     """
 
     scene_name: str
@@ -45,6 +47,7 @@ class OptimizationResult:
     iterations_per_second: float
     matching_seconds: float
     frames: list[torch.Tensor]
+    object_vertex_mae: dict[str, float] | None = None
 
     def summary(self) -> dict[str, Any]:
         """Scalar figures of the run (for tables, JSON and CSV)."""
@@ -54,4 +57,5 @@ class OptimizationResult:
             "ssim": self.ssim, "it_per_s": self.iterations_per_second, "wall_s": self.wall_seconds,
             "matching_s": self.matching_seconds,
             "parameters": {k: v.tolist() for k, v in self.parameters.items()},
+            **({} if self.object_vertex_mae is None else {"object_vertex_mae": self.object_vertex_mae}),
         }

@@ -108,3 +108,30 @@ def square_views(distance: float = 2.0, jitter: float = 0.1, center=(0.0, 0.0, 0
         eye = c + distance * torch.tensor(axis, dtype=torch.float32) + offset
         cams.append(Camera(eye, c.clone(), torch.tensor(up, dtype=torch.float32), fov_y, near, far))
     return cams
+
+
+def random_views(count: int = 4, distance: float = 8.0, elevation=(0.0, 360.0), azimuth=(-180.0, 180.0),
+                 center=(0.0, 0.0, 0.0), fov_y: float = 60.0, near: float = 0.01, far: float = 100.0,
+                 seed: int = 0) -> list[Camera]:
+    """``count`` cameras looking at ``center`` from random directions at ``distance`` (the paper's
+    CUBE rig): elevation and azimuth (degrees) drawn uniformly from the given ranges with ``seed``.
+
+    The direction is ``(cos e sin a, sin e, cos e cos a)``; each camera's up vector is the direction's
+    derivative in elevation, so every elevation (over the poles too) gives a valid view.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"random views: count must be a positive integer, got {count!r}")
+    for name, rng in (("elevation", elevation), ("azimuth", azimuth)):
+        if len(rng) != 2 or not float(rng[0]) <= float(rng[1]):
+            raise ValueError(f"random views: {name} must be a [low, high] range in degrees, got {rng!r}")
+    gen = torch.Generator().manual_seed(seed)
+    c = torch.tensor(center, dtype=torch.float32)
+    cams = []
+    for _ in range(count):
+        u = torch.rand(2, generator=gen, dtype=torch.float64)
+        e = math.radians(elevation[0] + (elevation[1] - elevation[0]) * float(u[0]))
+        a = math.radians(azimuth[0] + (azimuth[1] - azimuth[0]) * float(u[1]))
+        direction = torch.tensor([math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a)])
+        up = torch.tensor([-math.sin(e) * math.sin(a), math.cos(e), -math.sin(e) * math.cos(a)])
+        cams.append(Camera(c + distance * direction, c.clone(), up, fov_y, near, far))
+    return cams

@@ -34,19 +34,31 @@ class Frame:
 
 
 def surface_attributes(state: SceneState) -> torch.Tensor:
-    """Per-vertex attributes the shader needs, packed ``[V, 9]`` (position, normal, albedo) or ``[V, 8]`` (…, uv)."""
+    """Per-vertex attributes the shader needs, packed ``[V, 9]`` (position, normal, albedo) or ``[V, 8]``
+    (…, uv); for several objects ``[V, 18]`` (position, normal, albedo, uv, texture slot, material)."""
+    if state.objects is not None:
+        o = state.objects
+        return torch.cat([state.vertices, state.normals, o.colors, o.uvs, o.texture_slot, o.material], 1)
     appearance = state.uvs if state.texture is not None else state.colors
     return torch.cat([state.vertices, state.normals, appearance], 1)
 
 
 def shade_attributes(state: SceneState, backend: RasterBackend, attrs: torch.Tensor, eye: torch.Tensor,
                      light: torch.Tensor) -> torch.Tensor:
-    """Shade interpolated attributes ``[..., 8 or 9]`` seen from ``eye`` and lit from ``light`` (``[..., 3]``)."""
+    """Shade interpolated attributes ``[..., C]`` (:func:`surface_attributes`) seen from ``eye`` and
+    lit from ``light`` (``[..., 3]``)."""
     position, normal, appearance = attrs[..., 0:3], attrs[..., 3:6], attrs[..., 6:]
+    cube = (lambda cube, d: backend.texture(cube, d, "cube"))
+    if state.objects is not None:
+        albedo, uv, slot, mat = appearance[..., 0:3], appearance[..., 3:5], appearance[..., 5:6], appearance[..., 6:12]
+        for k, texture in enumerate(state.objects.textures, 1):
+            # The slot is constant over a triangle: interpolation leaves it within rounding of k.
+            albedo = torch.where((slot - k).abs() < 0.5, backend.texture(texture, uv, "wrap"), albedo)
+        return shade(position, normal, albedo, eye, light, mat[..., 0:1], mat[..., 1:4], mat[..., 4:5],
+                     mat[..., 5:6], state.environment, cube)
     albedo = backend.texture(state.texture, appearance, "wrap") if state.texture is not None else appearance
     return shade(position, normal, albedo, eye, light, state.ambient, state.diffuse, state.specular,
-                 state.shininess, state.environment,
-                 (lambda cube, d: backend.texture(cube, d, "cube")))
+                 state.shininess, state.environment, cube)
 
 
 def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple[int, int],

@@ -32,7 +32,7 @@ def _normalize(v: torch.Tensor) -> torch.Tensor:
 
 
 def shade(position: torch.Tensor, normal: torch.Tensor, albedo: torch.Tensor, eye: torch.Tensor,
-          light_position: torch.Tensor, ambient, diffuse, specular, shininess: float,
+          light_position: torch.Tensor, ambient, diffuse, specular, shininess,
           environment: torch.Tensor | None = None, cube_lookup=None) -> torch.Tensor:
     """Colour of surface points.
 
@@ -40,7 +40,7 @@ def shade(position: torch.Tensor, normal: torch.Tensor, albedo: torch.Tensor, ey
         position, normal, albedo: float ``[..., 3]`` world-space points, (unnormalised) normals, base colours.
         eye, light_position: float ``[..., 3]`` broadcastable to ``position``.
         ambient, diffuse, specular: floats or tensors broadcastable to ``[..., 1]`` / ``[..., 3]``.
-        shininess: Phong exponent.
+        shininess: Phong exponent (a float, or a tensor broadcastable to ``[..., 1]``).
         environment: optional cube map ``[6, R, R, 3]``; when given, the surface is also lit by it
             (diffuse: albedo × env(normal), specular: env(reflected view direction)), with
             ``cube_lookup(cube, directions)`` doing the filtering.

@@ -13,6 +13,26 @@ import torch
 
 
 @dataclasses.dataclass(frozen=True)
+class ObjectAppearance:
+    """Per-vertex appearance of a scene of several objects, each with its own material and colours
+    or texture (``V`` vertices of all objects).
+
+    Attributes:
+        colors: float ``[V, 3]`` vertex albedo (unused where a texture applies).
+        uvs: float ``[V, 2]`` texture coordinates (zero where none).
+        texture_slot: float ``[V, 1]``: 0 = the vertex colour, ``k`` = ``textures[k - 1]``.
+        material: float ``[V, 6]``: ambient, diffuse RGB, specular, shininess.
+        textures: albedo textures ``[Ht, Wt, 3]`` (sizes may differ).
+    """
+
+    colors: torch.Tensor
+    uvs: torch.Tensor
+    texture_slot: torch.Tensor
+    material: torch.Tensor
+    textures: tuple[torch.Tensor, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class SceneState:
     """A scene evaluated at given parameter values (``V`` vertices, ``N`` views).
 
@@ -28,6 +48,8 @@ class SceneState:
         ambient, diffuse, specular: tensors ``[1]`` or ``[3]``; shininess: float.
         environment: cube map ``[6, R, R, 3]`` or None.
         background: image ``[H, W, 3]`` (top row first) behind the geometry, or None for black.
+        objects: per-vertex appearance when the scene has several objects (then ``colors``,
+            ``uvs``, ``texture`` are None and the scalar material fields are not used).
     """
 
     vertices: torch.Tensor
@@ -45,6 +67,7 @@ class SceneState:
     shininess: float
     environment: torch.Tensor | None
     background: torch.Tensor | None = None
+    objects: ObjectAppearance | None = None
 
     def clip_positions(self, views: torch.Tensor | list[int]) -> torch.Tensor:
         """Clip-space positions ``[B, V, 4]`` of the vertices in the given views."""

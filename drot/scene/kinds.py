@@ -32,6 +32,8 @@ class Evaluation:
         vertices: ``[V, 3]`` vertices so far (object space until translated to world space).
         eye_shift, target_shift: ``[3]`` displacements of every view's eye and look-at point.
         diffuse, specular, texture, environment: appearance overrides (None: the scene's own).
+        rest: ``[V, 3]`` the unchanged object-space vertices (centroid pivots).
+        parts: for a scene of several objects, each object's own evaluation.
     """
 
     scene: "Scene"
@@ -44,6 +46,8 @@ class Evaluation:
     specular: torch.Tensor | None = None
     texture: torch.Tensor | None = None
     environment: torch.Tensor | None = None
+    rest: torch.Tensor | None = None
+    parts: "list[Evaluation] | None" = None
 
 
 #: ``apply(evaluation, [(parameter, value), ...])`` for all parameters of one kind, in declaration order;
@@ -62,7 +66,8 @@ class ParameterKind:
         apply: how its values change the :class:`Evaluation`.
         shapes: the allowed target shapes, or None for any; ``check`` may refine it.
         check: optional ``check(parameter) -> message or None`` for rules beyond ``shapes``.
-        check_in_scene: optional ``check(parameter, scene) -> message or None`` (needs the mesh, ...).
+        check_in_scene: optional ``check(parameter, scene, mesh) -> message or None``, ``mesh`` being
+            the one the parameter acts on (its object's, or the scene's).
         implied_shape: optional ``shape(mesh)`` of a value when a scene file does not give one.
     """
 
@@ -73,7 +78,7 @@ class ParameterKind:
     apply: Apply
     shapes: tuple[tuple[int, ...], ...] | None = None
     check: Callable[["Parameter"], str | None] | None = None
-    check_in_scene: Callable[["Parameter", "Scene"], str | None] | None = None
+    check_in_scene: Callable[["Parameter", "Scene", "Mesh"], str | None] | None = None
     implied_shape: Callable[["Mesh"], tuple[int, ...]] | None = None
 
     def validate(self, parameter: "Parameter") -> None:
@@ -86,8 +91,9 @@ class ParameterKind:
         if message:
             raise ValueError(f"parameter {parameter.name!r}: {message}")
 
-    def validate_in_scene(self, parameter: "Parameter", scene: "Scene") -> None:
-        message = self.check_in_scene(parameter, scene) if self.check_in_scene is not None else None
+    def validate_in_scene(self, parameter: "Parameter", scene: "Scene", mesh: "Mesh | None" = None) -> None:
+        mesh = scene.mesh if mesh is None else mesh
+        message = self.check_in_scene(parameter, scene, mesh) if self.check_in_scene is not None else None
         if message:
             raise ValueError(message)
 
@@ -147,10 +153,33 @@ def _scale(ev: Evaluation, items: list) -> None:
         ev.vertices = ev.vertices * s
 
 
+def _turn(ev: Evaluation, matrix: torch.Tensor, pivot: torch.Tensor | None) -> None:
+    if pivot is None:
+        ev.vertices = ev.vertices @ matrix.T
+    else:
+        pivot = pivot.to(device=ev.device, dtype=ev.vertices.dtype)
+        ev.vertices = (ev.vertices - pivot) @ matrix.T + pivot
+
+
 def _rotate(ev: Evaluation, items: list) -> None:
     for p, r in items:
         rotvec = r * p.axis.to(ev.device) if p.axis is not None else r
-        ev.vertices = ev.vertices @ axis_angle_matrix(rotvec).T
+        _turn(ev, axis_angle_matrix(rotvec), p.pivot)
+
+
+def euler_matrix(angles: torch.Tensor) -> torch.Tensor:
+    """Rotation ``[3, 3]`` of Euler angles ``[3]`` (radians) about x, then y, then z: ``Rz Ry Rx``."""
+    c, s = torch.cos(angles), torch.sin(angles)
+    one, zero = torch.ones_like(c[0]), torch.zeros_like(c[0])
+    rx = torch.stack([torch.stack([one, zero, zero]), torch.stack([zero, c[0], -s[0]]), torch.stack([zero, s[0], c[0]])])
+    ry = torch.stack([torch.stack([c[1], zero, s[1]]), torch.stack([zero, one, zero]), torch.stack([-s[1], zero, c[1]])])
+    rz = torch.stack([torch.stack([c[2], -s[2], zero]), torch.stack([s[2], c[2], zero]), torch.stack([zero, zero, one])])
+    return rz @ ry @ rx
+
+
+def _euler(ev: Evaluation, items: list) -> None:
+    for p, angles in items:
+        _turn(ev, euler_matrix(angles), p.pivot if p.pivot is not None else ev.rest.mean(0))
 
 
 def _translate(ev: Evaluation, items: list) -> None:
@@ -164,15 +193,15 @@ def _rotation_check(p: "Parameter") -> str | None:
     return None
 
 
-def _needs_geometry(p: "Parameter", scene: "Scene") -> str | None:
+def _needs_geometry(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
     if scene.geometry is None:
         return f"scene {scene.name!r}: parameters of kind 'model' need a geometry model (Scene.geometry)"
     return None
 
 
-def _per_vertex(p: "Parameter", scene: "Scene") -> str | None:
-    if tuple(p.target.shape) != (scene.mesh.num_vertices, 3):
-        return f"parameter {p.name!r}: vertex offsets must be [{scene.mesh.num_vertices}, 3]"
+def _per_vertex(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+    if tuple(p.target.shape) != (mesh.num_vertices, 3):
+        return f"parameter {p.name!r}: vertex offsets must be [{mesh.num_vertices}, 3]"
     return None
 
 
@@ -184,6 +213,8 @@ register_kind(ParameterKind("scale", "object scale, uniform [1] or per axis [3]"
                             shapes=((1,), (3,))))
 register_kind(ParameterKind("rotation", "object rotation: axis-angle [3], or an angle [1] about `axis`", "geometry", 3,
                             _rotate, check=_rotation_check))
+register_kind(ParameterKind("euler", "object rotation as Euler angles [3] (x, then y, then z; radians) about the "
+                            "mesh's vertex centroid or `pivot`", "geometry", 3, _euler, shapes=((3,),)))
 register_kind(ParameterKind("translation", "object translation [3]", "geometry", 4, _translate, shapes=((3,),)))
 
 
@@ -209,13 +240,13 @@ def _override(field: str) -> Apply:
     return apply
 
 
-def _texture_check(p: "Parameter", scene: "Scene") -> str | None:
-    if p.target.ndim != 3 or p.target.shape[-1] != 3 or scene.mesh.uvs is None:
+def _texture_check(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+    if p.target.ndim != 3 or p.target.shape[-1] != 3 or mesh.uvs is None:
         return f"parameter {p.name!r}: a texture must be [Ht, Wt, 3] on a mesh with uvs"
     return None
 
 
-def _environment_check(p: "Parameter", scene: "Scene") -> str | None:
+def _environment_check(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
     if p.target.ndim != 4 or p.target.shape[0] != 6 or p.target.shape[-1] != 3:
         return f"parameter {p.name!r}: an environment map must be [6, R, R, 3]"
     return None

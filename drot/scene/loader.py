@@ -57,11 +57,12 @@ from typing import Any
 
 import torch
 
-from ..render.camera import Camera, square_views
+from ..render.camera import Camera, random_views, square_views
 from ..render.shading import Material
 from . import assets, kit, values
 from .mesh import Mesh, load_mesh
 from .parameters import Parameter
+from .objects import SceneObject
 from .scene import Scene
 from .texture import project_uvs
 
@@ -102,9 +103,10 @@ def scene_dirs() -> list[Path]:
     return out
 
 
-def available_scenes() -> list[str]:
-    """Names of the scene files found on the search path."""
-    return sorted({p.stem for d in scene_dirs() for p in d.glob("*.toml")})
+def available_scenes(folder: str = "") -> list[str]:
+    """Names of the scene files found on the search path (in its sub-folder ``folder``, e.g. ``"paper"``:
+    the paper's protocol; load those as ``"paper/<name>"``)."""
+    return sorted({p.stem for d in scene_dirs() for p in (d / folder).glob("*.toml")})
 
 
 def find_scene_file(name: str | os.PathLike) -> Path:
@@ -195,8 +197,14 @@ def _views(cfg: dict, where: str) -> list[Camera]:
         return square_views(distance=cfg.get("distance", 2.0), jitter=cfg.get("jitter", 0.1),
                             center=tuple(cfg.get("center", (0.0, 0.0, 0.0))), fov_y=common.get("fov", 60.0),
                             near=common.get("near", 0.01), far=common.get("far", 100.0), seed=cfg.get("seed", 0))
+    if rig == "random":
+        return random_views(count=cfg.get("count", 4), distance=cfg.get("distance", 8.0),
+                            elevation=tuple(cfg.get("elevation", (0.0, 360.0))),
+                            azimuth=tuple(cfg.get("azimuth", (-180.0, 180.0))),
+                            center=tuple(cfg.get("center", (0.0, 0.0, 0.0))), fov_y=common.get("fov", 60.0),
+                            near=common.get("near", 0.01), far=common.get("far", 100.0), seed=cfg.get("seed", 0))
     if rig is not None:
-        raise ValueError(f"{where}: unknown camera rig {rig!r} (use 'square' or a list of [[views.cameras]])")
+        raise ValueError(f"{where}: unknown camera rig {rig!r} (use 'square', 'random' or a list of [[views.cameras]])")
     cams = []
     for i, c in enumerate(cfg["cameras"]):
         t = lambda k, d=None: torch.tensor(c.get(k, d) if d is not None else _require(c, k, f"{where} camera {i}"), dtype=torch.float32)  # noqa: E731
@@ -211,13 +219,11 @@ def load_scene(name: str | os.PathLike, resolution: int | None = None) -> Scene:
     return scene_from_config(*scene_config(name), resolution=resolution)
 
 
-def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = None) -> Scene:
-    """Build the :class:`Scene` of an already parsed scene file (``path`` resolves relative mesh files)."""
-    where = f"scene file {path}"
-    mesh = _mesh(_require(cfg, "mesh", where), path)
+def _parameters(entries, mesh: Mesh, where: str, table: str = "[[parameters]]") -> list[Parameter]:
+    """The ``[[parameters]]`` tables of a scene (or of one object, acting on ``mesh``)."""
     params = []
-    for i, p in enumerate(_require(cfg, "parameters", where)):
-        here = f"{where} parameter {i}"
+    for i, p in enumerate(entries):
+        here = f"{where} {table} #{i}"
         try:
             kind = _require(p, "kind", here)
             target = _value(_require(p, "target", here), values.ValueContext(mesh, kind), f"{here} target")
@@ -225,17 +231,56 @@ def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = 
                        if "initial" in p else None)
             params.append(Parameter(
                 name=_require(p, "name", here), kind=kind, target=target, initial=initial,
-                init_range=tuple(p["init_range"]) if "init_range" in p else None, axis=p.get("axis")))
+                init_range=tuple(p["init_range"]) if "init_range" in p else None, axis=p.get("axis"),
+                pivot=p.get("pivot")))
         except (TypeError, ValueError) as exc:
             message = str(exc)
             raise ValueError(message if message.startswith(where) else f"{where}: {message}") from exc
+    return params
+
+
+def _material(cfg: dict, where: str) -> Material:
+    try:
+        return Material(**{k: float(v) for k, v in cfg.items()})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def _objects(entries, path: Path, where: str) -> list[SceneObject]:
+    """The ``[[objects]]`` of a scene of several objects."""
+    objects = []
+    for i, o in enumerate(entries):
+        here = f"{where} [[objects]] #{i}"
+        name = _require(o, "name", here)
+        here = f"{where} [[objects]] {name!r}"
+        mesh = _mesh(_require(o, "mesh", here), path)
+        try:
+            objects.append(SceneObject(
+                name, mesh, torch.tensor(o.get("position", [0.0, 0.0, 0.0]), dtype=torch.float32),
+                _material(o.get("material", {}), f"{here} [material]"),
+                tuple(_parameters(o.get("parameters", []), mesh, here, "[[parameters]]"))))
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            raise ValueError(message if message.startswith(where) else f"{here}: {message}") from exc
+    return objects
+
+
+def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = None) -> Scene:
+    """Build the :class:`Scene` of an already parsed scene file (``path`` resolves relative mesh files)."""
+    where = f"scene file {path}"
+    if "objects" in cfg and "mesh" in cfg:
+        raise ValueError(f"{where}: give either a [mesh] or [[objects]], not both")
+    objects = _objects(cfg["objects"], path, where) if "objects" in cfg else None
+    mesh = Mesh.concatenate([o.mesh for o in objects]) if objects else _mesh(_require(cfg, "mesh", where), path)
+    params = _parameters(cfg.get("parameters", []) if objects else _require(cfg, "parameters", where), mesh, where)
     environment = (_value(cfg["environment"], values.ValueContext(mesh), f"{where} [environment]")
                    if "environment" in cfg else None)
-    mat = cfg.get("material", {})
-    return Scene(
-        name=cfg.get("name", path.stem), mesh=mesh, cameras=_views(cfg.get("views", {}), f"{where} [views]"),
-        resolution=resolution or cfg.get("resolution", 128), parameters=params,
-        material=Material(**{k: float(v) for k, v in mat.items()}),
+    common = dict(
+        cameras=_views(cfg.get("views", {}), f"{where} [views]"), resolution=resolution or cfg.get("resolution", 128),
+        material=_material(cfg.get("material", {}), f"{where} [material]"),
         light_position=torch.tensor(cfg["light_position"], dtype=torch.float32) if "light_position" in cfg else None,
-        environment=environment, description=cfg.get("description", ""),
-    )
+        environment=environment, description=cfg.get("description", ""))
+    name = cfg.get("name", path.stem)
+    if objects:
+        return Scene.with_objects(name, objects, parameters=params, **common)
+    return Scene(name=name, mesh=mesh, parameters=params, **common)

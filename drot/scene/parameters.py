@@ -35,6 +35,8 @@ class Parameter:
         init_range: ``(low, high)``: a random start is ``uniform(low, high)`` elementwise
             (absolute values, as in the paper's KITTY: translation in [-1, 1]^3).
         axis: rotation axis ``[3]`` for a single-angle rotation.
+        pivot: point ``[3]`` (object space) that rotations turn about; default: the origin for
+            ``rotation``, the mesh's vertex centroid for ``euler``.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Parameter:
     initial: torch.Tensor | None = None
     init_range: tuple[float, float] | None = None
     axis: torch.Tensor | None = None
+    pivot: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -65,6 +68,11 @@ class Parameter:
             if axis.shape != (3,) or float(axis.norm()) == 0:
                 raise ValueError(f"parameter {self.name!r}: axis must be a non-zero [3] vector")
             object.__setattr__(self, "axis", axis / axis.norm())
+        if self.pivot is not None:
+            pivot = _as_tensor(self.pivot, self.name)
+            if pivot.shape != (3,):
+                raise ValueError(f"parameter {self.name!r}: pivot must be a [3] point, got shape {tuple(pivot.shape)}")
+            object.__setattr__(self, "pivot", pivot)
         KINDS[self.kind].validate(self)
 
     def sample_initial(self, generator: torch.Generator) -> torch.Tensor:

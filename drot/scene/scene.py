@@ -13,8 +13,9 @@ import torch
 
 from ..render.camera import Camera
 from ..render.shading import Material
-from ..render.state import SceneState, vertex_normals
+from ..render.state import ObjectAppearance, SceneState, vertex_normals
 from .mesh import Mesh
+from .objects import SCENE_WIDE_KINDS, SCOPE, SceneObject
 from .kinds import KINDS, STAGES, Evaluation, kinds_in_order
 from .parameters import Parameter
 
@@ -41,6 +42,9 @@ class Scene:
             their parameter models into the same optimizer.
         background: optional image ``[H, W, 3]`` (top row first, the scene's resolution) composited
             behind the geometry, e.g. a portrait under a 2-D accessory.
+        objects: the objects of a scene of several (build it with :meth:`with_objects`): ``mesh`` is
+            then their concatenation, ``parameters`` holds the scene-wide ones and every object's
+            under its scoped name ``"object/parameter"``, and each object keeps its material.
     """
 
     name: str
@@ -54,6 +58,29 @@ class Scene:
     description: str = ""
     geometry: Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor] | None = None
     background: torch.Tensor | None = None
+    objects: tuple[SceneObject, ...] = ()
+
+    @classmethod
+    def with_objects(cls, name: str, objects, cameras, resolution, parameters=(), **kwargs) -> "Scene":
+        """A scene of several :class:`~drot.scene.objects.SceneObject` (rendered together, so they
+        occlude each other), plus scene-wide ``parameters`` (cameras, environment)."""
+        objects = tuple(objects)
+        if not objects:
+            raise ValueError(f"scene {name!r}: with_objects needs at least one object")
+        names = [o.name for o in objects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"scene {name!r}: object names must be unique, got {names}")
+        scoped = [o.scoped(p) for o in objects for p in o.parameters]
+        return cls(name, Mesh.concatenate([o.mesh for o in objects]), cameras, resolution,
+                   (*parameters, *scoped), objects=objects, **kwargs)
+
+    def object_ranges(self) -> dict[str, tuple[int, int]]:
+        """Object name → ``(first, end)`` vertex range in the scene's vertices (empty for one mesh)."""
+        ranges, start = {}, 0
+        for o in self.objects:
+            ranges[o.name] = (start, start + o.mesh.num_vertices)
+            start += o.mesh.num_vertices
+        return ranges
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cameras", tuple(self.cameras))
@@ -75,8 +102,21 @@ class Scene:
         if self.background is not None and tuple(self.background.shape) != (*res, 3):
             raise ValueError(f"scene {self.name!r}: background must be [{res[0]}, {res[1]}, 3] (the scene's "
                              f"resolution), got {tuple(self.background.shape)}")
+        object.__setattr__(self, "objects", tuple(self.objects))
+        if self.objects:
+            if self.geometry is not None:
+                raise ValueError(f"scene {self.name!r}: a geometry model (Scene.geometry) applies to one mesh, "
+                                 "not to a scene of several objects")
+            if sum(o.mesh.num_vertices for o in self.objects) != self.mesh.num_vertices:
+                raise ValueError(f"scene {self.name!r}: the mesh must be the objects' meshes concatenated "
+                                 "(build the scene with Scene.with_objects)")
+        own = {f"{o.name}{SCOPE}{p.name}": (o, p) for o in self.objects for p in o.parameters}
         for p in self.parameters:
-            KINDS[p.kind].validate_in_scene(p, self)
+            obj, _ = own.get(p.name, (None, None))
+            if obj is None and p.kind not in SCENE_WIDE_KINDS and self.objects:
+                raise ValueError(f"scene {self.name!r}: parameter {p.name!r} of kind {p.kind} acts on one object: "
+                                 f"declare it on the object (scene-wide kinds: {', '.join(SCENE_WIDE_KINDS)})")
+            KINDS[p.kind].validate_in_scene(p, self, None if obj is None else obj.mesh)
 
     @property
     def num_views(self) -> int:
@@ -106,9 +146,33 @@ class Scene:
             dtype = torch.promote_types(dtype, v.dtype)
             by_kind.setdefault(p.kind, []).append((p, v))
         zero = torch.zeros(3, device=device, dtype=dtype)
-        ev = Evaluation(self, device, dtype, self.mesh.vertices.to(device=device, dtype=dtype), zero, zero)
+        if not self.objects:
+            rest = self.mesh.vertices.to(device=device, dtype=dtype)
+            ev = Evaluation(self, device, dtype, rest, zero, zero, rest=rest)
+            for kind in kinds_in_order(stages):
+                kind.apply(ev, by_kind.get(kind.name, []))
+            return ev
+        # Several objects: each object's kinds act on its own vertices and appearance, then it is
+        # placed; the scene-wide kinds (cameras, environment) act on the whole.
+        parts = []
+        for obj in self.objects:
+            rest = obj.mesh.vertices.to(device=device, dtype=dtype)
+            part = Evaluation(self, device, dtype, rest, zero, zero, rest=rest)
+            own: dict[str, list] = {}
+            for p in obj.parameters:
+                v = values.get(f"{obj.name}{SCOPE}{p.name}")
+                own.setdefault(p.kind, []).append((p, p.target.to(device) if v is None else v))
+            for kind in kinds_in_order(tuple(st for st in stages if st != "camera")):
+                kind.apply(part, own.get(kind.name, []))
+            part.vertices = part.vertices + obj.position.to(device=device, dtype=dtype)
+            parts.append(part)
+        scoped = {obj.scoped(p).name for obj in self.objects for p in obj.parameters}
+        scene_wide = {k: [(p, v) for p, v in items if p.name not in scoped] for k, items in by_kind.items()}
+        vertices = torch.cat([part.vertices for part in parts])
+        ev = Evaluation(self, device, dtype, vertices, zero, zero, rest=vertices, parts=parts)
         for kind in kinds_in_order(stages):
-            kind.apply(ev, by_kind.get(kind.name, []))
+            if kind.stage != "geometry":
+                kind.apply(ev, scene_wide.get(kind.name, []))
         return ev
 
     def world_vertices(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:
@@ -140,6 +204,10 @@ class Scene:
             None if self.environment is None else self.environment.to(device))
         colors = None if texture is not None else (
             mesh.colors.to(dtype) if mesh.colors is not None else torch.full_like(verts, 0.7))
+        objects = None
+        if ev.parts is not None:
+            objects = self._object_appearance(ev.parts, device, dtype)
+            colors = texture = None
         return SceneState(
             vertices=verts, normals=vertex_normals(verts, mesh.faces), faces=mesh.faces,
             colors=colors, uvs=mesh.uvs if texture is not None else None, texture=texture,
@@ -147,11 +215,39 @@ class Scene:
             ambient=scalar(mat.ambient), diffuse=diffuse, specular=specular, shininess=float(mat.shininess),
             environment=environment,
             background=None if self.background is None else self.background.to(device=device, dtype=dtype),
+            objects=objects,
         )
+
+    def _object_appearance(self, parts: list[Evaluation], device: torch.device, dtype: torch.dtype
+                           ) -> ObjectAppearance:
+        """Every object's colours or texture and material as per-vertex attributes."""
+        colors, uvs, slots, materials, textures = [], [], [], [], []
+        for obj, part in zip(self.objects, parts):
+            mesh, n = obj.mesh.to(device), obj.mesh.num_vertices
+            texture = part.texture if part.texture is not None else mesh.texture
+            if texture is not None:
+                textures.append(texture)
+                colors.append(torch.zeros(n, 3, device=device, dtype=dtype))
+                uvs.append(mesh.uvs.to(dtype))
+            else:
+                colors.append(mesh.colors.to(dtype) if mesh.colors is not None
+                              else torch.full((n, 3), 0.7, device=device, dtype=dtype))
+                uvs.append(torch.zeros(n, 2, device=device, dtype=dtype))
+            slots.append(torch.full((n, 1), float(len(textures) if texture is not None else 0), device=device,
+                                    dtype=dtype))
+            m = obj.material
+            scalar = lambda x: torch.tensor([float(x)], device=device, dtype=dtype)  # noqa: E731
+            diffuse = (part.diffuse if part.diffuse is not None else scalar(m.diffuse)).to(dtype).expand(3)
+            specular = (part.specular if part.specular is not None else scalar(m.specular)).to(dtype)
+            row = torch.cat([scalar(m.ambient), diffuse, specular, scalar(m.shininess)])
+            materials.append(row.expand(n, 6))
+        return ObjectAppearance(torch.cat(colors), torch.cat(uvs), torch.cat(slots), torch.cat(materials),
+                                tuple(textures))
 
     def to(self, device) -> "Scene":
         return dataclasses.replace(
             self, mesh=self.mesh.to(device), cameras=tuple(c.to(device) for c in self.cameras),
+            objects=tuple(o.to(device) for o in self.objects),
             light_position=None if self.light_position is None else self.light_position.to(device),
             environment=None if self.environment is None else self.environment.to(device),
             background=None if self.background is None else self.background.to(device))

@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="benchmarks/table1.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Reproduce the paper's Table 1 as a resumable sweep (rerun the same command to resume).",
         epilog="protocols:\n  --quick   " + QUICK.describe() + "\n  (default) " + FULL.describe())
+    p.add_argument("--protocol", default="drot", choices=["drot", "paper"],
+                   help="which scene files: drot's own (scenes/*.toml) or the paper's exact protocol (scenes/paper/*.toml; "
+                        "their [optimize] lr and lr decay apply to every row)")
     p.add_argument("--quick", action="store_true",
                    help="the quick CPU protocol (every row and scene in about 12 min on a 2-core CPU)")
     p.add_argument("--out", default=None, help="sweep folder (default: table1-results/<protocol>)")
@@ -75,11 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if protocol.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available "
                              "(this torch build or machine has no GPU)")
-        scenes = [scene_entry(n.strip()) for n in args.scenes.split(",") if n.strip()]
+        prefix = "paper/" if args.protocol == "paper" else ""
+        scenes = [scene_entry(n.strip() if n.strip().endswith(".toml") else prefix + n.strip())
+                  for n in args.scenes.split(",") if n.strip()]
     except (ValueError, ImportError) as exc:
         print(f"table1: error: {exc}", file=sys.stderr)
         return 2
-    out_dir = Path(args.out or Path("table1-results") / protocol.name)
+    out_dir = Path(args.out or Path("table1-results") / (protocol.name if args.protocol == "drot"
+                                                          else f"{args.protocol}-{protocol.name}"))
     specs, cells = build_specs(protocol, scenes)
     print(f"table1: {protocol.describe()}")
     for s in scenes:

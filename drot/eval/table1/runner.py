@@ -23,7 +23,7 @@ def run_settings(protocol: Protocol, variant: Variant, scene: SceneEntry) -> Opt
     """The :class:`OptimizeSettings` of a row on a scene (seed 0)."""
     every = max(1, protocol.iterations // max(1, protocol.curve_points)) if scene.metric == "psnr" else 0
     return OptimizeSettings(iterations=protocol.iterations, device=protocol.device, eval_every=every,
-                            max_points=protocol.max_points, **dict(variant.overrides))
+                            max_points=protocol.max_points, **{**dict(scene.overrides), **dict(variant.overrides)})
 
 
 def build_specs(protocol: Protocol, scenes: Sequence[SceneEntry]

@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from ... import metrics
+from ..scene_benchmark import optimize_defaults
 
 #: The paper's eight scenes: (file name, column title, main metric).
 TABLE1_SCENES: tuple[tuple[str, str, str], ...] = (
@@ -33,6 +34,7 @@ class SceneEntry:
         single_init: the start is fixed (one seed).
         found: the scene file exists; note: why not, otherwise "".
         digest: hash of the scene file's bytes (part of every run's key: editing the scene reruns it).
+        overrides: settings from the scene file's ``[optimize]`` table (``lr``, ``lr_decay``) for every row.
     """
 
     name: str
@@ -44,6 +46,7 @@ class SceneEntry:
     found: bool
     note: str = ""
     digest: str = ""
+    overrides: tuple[tuple[str, float], ...] = ()
 
     @property
     def higher_is_better(self) -> bool:
@@ -55,8 +58,9 @@ def scene_entry(name: str, title: str | None = None, metric: str | None = None) 
     with the reason in ``note`` (the table reports it and skips the scene)."""
     from ...scene.loader import find_scene_file, scene_config
 
-    default_metric = metric or dict((n, m) for n, _, m in TABLE1_SCENES).get(name, "vertex_mae")
-    title = title or dict((n, t) for n, t, _ in TABLE1_SCENES).get(name, Path(name).stem.upper())
+    stem = Path(name).stem  # "paper/cube" is the paper's CUBE
+    default_metric = metric or dict((n, m) for n, _, m in TABLE1_SCENES).get(stem, "vertex_mae")
+    title = title or dict((n, t) for n, t, _ in TABLE1_SCENES).get(stem, stem.upper())
     missing = functools.partial(SceneEntry, name, title, default_metric, DEFAULT_THRESHOLDS[default_metric],
                                 "default", False, False)
     try:
@@ -73,6 +77,8 @@ def scene_entry(name: str, title: str | None = None, metric: str | None = None) 
         raise ValueError(f"scene {name}: [benchmark] metric must be 'vertex_mae' or 'psnr', got {m!r}")
     source = "scene file" if "success_threshold" in bench else "default"
     threshold = float(bench.get("success_threshold", DEFAULT_THRESHOLDS[m]))
-    single = not any("init_range" in p for p in cfg.get("parameters", []))
+    declared = [*cfg.get("parameters", []), *(p for o in cfg.get("objects", []) for p in o.get("parameters", []))]
+    single = not any("init_range" in p for p in declared)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-    return SceneEntry(name, title, m, threshold, source, single, True, digest=digest)
+    overrides = tuple((k, float(v)) for k, v in optimize_defaults(cfg, path).items() if k in ("lr", "lr_decay"))
+    return SceneEntry(name, title, m, threshold, source, single, True, digest=digest, overrides=overrides)

@@ -141,8 +141,9 @@ def _ellipse(c: Sequence[float], radii: Sequence[float]) -> Callable[[np.ndarray
     return lambda p: np.linalg.norm((p - c) / radii, axis=1) - 1
 
 
-def make_gingerbread(detail: float = 1.0) -> Mesh:
-    """A gingerbread-man cookie: a flat, slightly domed open surface facing +Z, about 1.9 tall.
+def make_gingerbread(detail: float = 1.0, flat: bool = False) -> Mesh:
+    """A gingerbread-man cookie: a flat, slightly domed open surface facing +Z, about 1.9 tall
+    (``flat=True``: no dome, a 2-D shape whose parts lie in planes 0.02 apart, head and body on top).
 
     Head, body, arms and legs are separate domed patches that overlap at the joints (the head and
     body on top), all in one dough colour, with white icing: eyes, a smile, zigzag cuffs at the
@@ -178,13 +179,15 @@ def make_gingerbread(detail: float = 1.0) -> Mesh:
             col[np.linalg.norm(p - bc, axis=1) < 0.06] = colour
         return col
 
+    dome = 0.0 if flat else 1.0
     parts = []
     for a, b in arms:
-        parts.append(_flat_part(_capsule(a, b, 0.14), np.mean([a, b], 0), 1.0, rings, seg, 0.05, -0.02))
+        parts.append(_flat_part(_capsule(a, b, 0.14), np.mean([a, b], 0), 1.0, rings, seg, 0.05 * dome, -0.02))
     for a, b in legs:
-        parts.append(_flat_part(_capsule(a, b, 0.16), np.mean([a, b], 0), 1.0, rings, seg, 0.05, -0.02))
-    parts.append(_flat_part(_ellipse((0.0, -0.05), (0.36, 0.46)), (0.0, -0.05), 1.0, rings + 4, seg + 16, 0.08, 0.0))
-    parts.append(_flat_part(_ellipse(head_c, (0.30, 0.29)), head_c, 1.0, rings + 2, seg + 8, 0.08, 0.0))
+        parts.append(_flat_part(_capsule(a, b, 0.16), np.mean([a, b], 0), 1.0, rings, seg, 0.05 * dome, -0.02))
+    parts.append(_flat_part(_ellipse((0.0, -0.05), (0.36, 0.46)), (0.0, -0.05), 1.0, rings + 4, seg + 16,
+                            0.08 * dome, 0.0))
+    parts.append(_flat_part(_ellipse(head_c, (0.30, 0.29)), head_c, 1.0, rings + 2, seg + 8, 0.08 * dome, 0.0))
     verts, faces, off = [], [], 0
     for v, f in parts:
         verts.append(v)
