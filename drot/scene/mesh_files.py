@@ -63,7 +63,9 @@ def load_texture(path: str | os.PathLike) -> torch.Tensor:
     if not path.is_file():
         raise FileNotFoundError(f"texture image not found: {path}")
     try:
-        image = iio.imread(path)
+        with warnings.catch_warnings():  # imageio's plugin deprecations while it tries each plugin
+            warnings.simplefilter("ignore", DeprecationWarning)
+            image = iio.imread(path)
     except Exception as exc:  # imageio raises many types for unreadable files
         raise ValueError(f"cannot read texture image {path}: {exc}") from exc
     return image_to_texture(image, f"texture image {path}")
