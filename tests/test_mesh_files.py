@@ -41,7 +41,8 @@ def write_textured_quad_obj(folder, image="tex.png", write_image=True, img=None)
 def front_render(mesh: Mesh) -> torch.Tensor:
     """The mesh seen from +Z (x to the right, y up), 64², no specular: image [64, 64, 3], top row first."""
     cam = drot.Camera(torch.tensor([0.0, 0.0, 3.0]), torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]))
-    scene = drot.Scene("t", mesh, [cam], 64, [drot.Parameter("t", "translation", torch.zeros(3), initial=torch.zeros(3))],
+    still = drot.Parameter("t", "translation", torch.zeros(3), initial=torch.zeros(3))
+    scene = drot.Scene("t", mesh, [cam], 64, [still],
                        material=Material(specular=0.0))
     return drot.render(scene.evaluate(scene.target_values()), [0], (64, 64), drot.get_backend("torch")).image[0]
 
@@ -214,8 +215,9 @@ def max_seam_angle(normals: torch.Tensor, groups: torch.Tensor) -> float:
     for g in torch.unique(groups):
         idx = (groups == g).nonzero().reshape(-1)
         if len(idx) > 1:
-            cos = (n[idx] @ n[idx].T).clamp(-1, 1).min()
-            worst = max(worst, float(torch.arccos(cos)))
+            a, b = n[idx][:, None].expand(-1, len(idx), -1), n[idx][None].expand(len(idx), -1, -1)
+            angle = torch.atan2(torch.linalg.cross(a, b).norm(dim=-1), (a * b).sum(-1))  # exact near 0
+            worst = max(worst, float(angle.max()))
     return worst
 
 

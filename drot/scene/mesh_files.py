@@ -144,8 +144,9 @@ def _appearance(geom, path: Path, label: str) -> dict:
         image, factor = None, None
         if isinstance(mat, PBRMaterial):
             image = mat.baseColorTexture
-            factor = None if mat.baseColorFactor is None else _color(mat.baseColorFactor, path, f"{label} baseColorFactor")
-            flat = factor if factor is not None else None
+            if mat.baseColorFactor is not None:
+                factor = _color(mat.baseColorFactor, path, f"{label} baseColorFactor")
+            flat = factor
         elif isinstance(mat, SimpleMaterial):
             if getattr(mat, "_name", None) is None:  # trimesh's placeholder (no material in the file)
                 return out
