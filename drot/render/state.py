@@ -75,11 +75,18 @@ class SceneState:
         return torch.einsum("vj,bij->bvi", homo, self.clip_matrices[views].to(homo.dtype))
 
 
-def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Area-weighted vertex normals ``[V, 3]`` (differentiable)."""
+def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """Area-weighted vertex normals ``[V, 3]`` (differentiable).
+
+    ``groups``: optional int64 ``[V]`` group id per vertex, in [0, V) (``Mesh.normal_groups``); the
+    vertices of a group share one normal, the area-weighted sum over all of the group's faces (so
+    vertices split at a UV seam shade smoothly). None: each vertex's own faces only.
+    """
     v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
     face_n = torch.linalg.cross(v1 - v0, v2 - v0)
     n = torch.zeros_like(vertices)
     for k in range(3):
         n = n.index_add(0, faces[:, k], face_n)
+    if groups is not None:
+        n = torch.zeros_like(n).index_add(0, groups, n)[groups]
     return n / n.norm(dim=1, keepdim=True).clamp_min(1e-12)

@@ -14,7 +14,11 @@ paper's eight evaluation scenes)::
     uv = "planar"                         # optional: replace the mesh's UVs by a projection, "planar",
                                           # "spherical" or "cylindrical", or a table {projection, axis}
                                           # (drot.scene.texture.project_uvs; axis "x", "y" or "z")
-    texture = { procedural = "checker" }  # optional fixed albedo texture [Ht, Wt, 3] (needs UVs)
+    texture = { procedural = "checker" }  # optional fixed albedo texture [Ht, Wt, 3] (needs UVs), or an
+                                          # image file: texture = "wood.png" (relative to the scene file);
+                                          # replaces the texture a mesh file carries
+    merge_seams = false                   # true: vertices at the same position share one normal (smooth
+                                          # shading across UV / patch seams; UVs stay split; drot.load_mesh)
     [material]                            # ambient, diffuse, specular, shininess
     [environment]                         # optional fixed environment cube map [6, R, R, 3]: a procedural value
     procedural = "sky"
@@ -60,7 +64,8 @@ import torch
 from ..render.camera import Camera, random_views, square_views
 from ..render.shading import Material
 from . import assets, kit, values
-from .mesh import Mesh, load_mesh
+from .mesh import Mesh, load_mesh, weld_groups
+from .mesh_files import load_texture
 from .parameters import Parameter
 from .objects import SceneObject
 from .scene import Scene
@@ -172,11 +177,24 @@ def _mesh(cfg: dict, base: Path) -> Mesh:
     if "texture" in cfg:
         if mesh.uvs is None:
             raise ValueError(f"{where}: a `texture` needs UVs: add e.g. uv = \"planar\" (this mesh has none)")
-        tex = _value(cfg["texture"], values.ValueContext(mesh), f"{where} texture")
+        if isinstance(cfg["texture"], str):  # an image file, relative to the scene file
+            image = Path(cfg["texture"])
+            image = image if image.is_absolute() else base.parent / image
+            try:
+                tex = load_texture(image)
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"{where}: `texture` = {cfg['texture']!r}: {exc}") from exc
+        else:
+            tex = _value(cfg["texture"], values.ValueContext(mesh), f"{where} texture")
         try:
             mesh = dataclasses.replace(mesh, texture=tex)  # Mesh checks the texture's shape
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from exc
+    merge = cfg.get("merge_seams", False)
+    if not isinstance(merge, bool):
+        raise ValueError(f"{where}: `merge_seams` must be true or false, got {merge!r}")
+    if merge:
+        mesh = dataclasses.replace(mesh, normal_groups=weld_groups(mesh.vertices))
     return mesh
 
 

@@ -2,6 +2,7 @@
 
 A :class:`Mesh` is an immutable bundle of tensors. Vertex colours, UVs and a texture are
 optional appearance attributes; when none is given the mesh renders in a uniform grey albedo.
+Files are read by :func:`load_mesh` (:mod:`drot.scene.mesh_files`).
 """
 from __future__ import annotations
 
@@ -26,7 +27,12 @@ class Mesh:
         faces: int64 tensor [F, 3], counter-clockwise vertex indices.
         colors: optional float32 tensor [V, 3], per-vertex albedo in [0, 1].
         uvs: optional float32 tensor [V, 2], texture coordinates in [0, 1] (u right, v up).
-        texture: optional float32 tensor [Ht, Wt, 3], albedo texture, row 0 = v of 0.
+        texture: optional float32 tensor [Ht, Wt, 3], albedo texture, row 0 = v of 0 (an image
+            file's last row; :func:`drot.scene.mesh_files.image_to_texture` flips it).
+        normal_groups: optional int64 tensor [V]: vertices with the same id share one normal (the
+            area-weighted sum over the group), e.g. vertices split at UV seams that sit at the same
+            position (:func:`weld_groups`). Ids lie in [0, V). None (the default): every vertex
+            has its own normal, from the faces that use it.
     """
 
     vertices: torch.Tensor
@@ -34,6 +40,7 @@ class Mesh:
     colors: torch.Tensor | None = None
     uvs: torch.Tensor | None = None
     texture: torch.Tensor | None = None
+    normal_groups: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         v, f = self.vertices, self.faces
@@ -56,6 +63,12 @@ class Mesh:
                 raise MeshError("a mesh texture needs per-vertex uvs")
             if self.texture.ndim != 3 or self.texture.shape[2] != 3:
                 raise MeshError(f"mesh texture must have shape [H, W, 3], got {tuple(self.texture.shape)}")
+        g = self.normal_groups
+        if g is not None:
+            if g.shape != (v.shape[0],) or g.dtype != torch.int64:
+                raise MeshError(f"mesh normal_groups must be int64 [{v.shape[0]}], got {g.dtype} {tuple(g.shape)}")
+            if g.min() < 0 or g.max() >= v.shape[0]:
+                raise MeshError(f"mesh normal_groups must lie in [0, {v.shape[0] - 1}]")
 
     @property
     def num_vertices(self) -> int:
@@ -80,14 +93,22 @@ class Mesh:
 
     @staticmethod
     def concatenate(meshes: "list[Mesh]") -> "Mesh":
-        """Merge several meshes into one (vertex colours default to grey where one lacks them)."""
-        verts, faces, colors, offset = [], [], [], 0
+        """Merge several meshes into one (vertex colours default to grey where one lacks them).
+
+        ``normal_groups`` are kept (offset; a mesh without them keeps one group per vertex) when any
+        of the meshes has them; UVs and textures are not carried.
+        """
+        verts, faces, colors, groups, offset = [], [], [], [], 0
         for m in meshes:
             verts.append(m.vertices)
             faces.append(m.faces + offset)
             colors.append(m.colors if m.colors is not None else torch.full_like(m.vertices, 0.7))
+            groups.append((m.normal_groups if m.normal_groups is not None else
+                           torch.arange(m.num_vertices, device=m.faces.device)) + offset)
             offset += m.num_vertices
-        return Mesh(torch.cat(verts), torch.cat(faces), torch.cat(colors))
+        keep = any(m.normal_groups is not None for m in meshes)
+        return Mesh(torch.cat(verts), torch.cat(faces), torch.cat(colors),
+                    normal_groups=torch.cat(groups) if keep else None)
 
 
 def mesh_from_arrays(vertices, faces, colors=None, uvs=None, texture=None) -> Mesh:
@@ -100,32 +121,61 @@ def mesh_from_arrays(vertices, faces, colors=None, uvs=None, texture=None) -> Me
     return Mesh(f32(vertices), torch.as_tensor(f, dtype=torch.int64), f32(colors), f32(uvs), f32(texture))
 
 
-def load_mesh(path: str | os.PathLike) -> Mesh:
-    """Load a triangle mesh file (OBJ, PLY, GLB/GLTF, STL, OFF... anything trimesh reads).
+def weld_groups(vertices, tolerance: float | None = None) -> torch.Tensor:
+    """Group the vertices that sit at the same position: int64 ``[V]``, each vertex's group id.
 
-    Multi-object files (scenes) are merged into one mesh. Per-vertex colours are kept when the
-    file has them; textures are baked to vertex colours by trimesh when possible.
+    Vertices closer than ``tolerance`` (chained: a-b and b-c close puts a, b, c together) share a
+    group, whose id is its smallest vertex index. ``tolerance`` is in the mesh's units; None means
+    1e-6 times the longest side of the bounding box. Use it as :attr:`Mesh.normal_groups` to give
+    vertices split at UV or patch seams one shared normal (UVs and colours stay split).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    v = np.asarray(vertices.detach().cpu() if isinstance(vertices, torch.Tensor) else vertices, dtype=np.float64)
+    if tolerance is None:
+        tolerance = 1e-6 * float(np.ptp(v, axis=0).max()) if len(v) else 0.0
+    pairs = cKDTree(v).query_pairs(r=max(float(tolerance), 0.0), output_type="ndarray")
+    n = len(v)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    first = np.full(label.max() + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    return torch.as_tensor(first[label], dtype=torch.int64)
+
+
+def load_mesh(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
+    """Load a triangle mesh file (OBJ, PLY, GLB/glTF, STL, OFF... anything trimesh reads) with its appearance.
+
+    * OBJ + MTL: UVs and the texture image the MTL's ``map_Kd`` names (``Kd`` is not multiplied in:
+      exporters often write Kd 0.8 next to a texture); without ``map_Kd``, ``Kd`` as a flat colour.
+    * glTF / GLB: UVs and the embedded ``baseColorTexture`` times ``baseColorFactor``; without a
+      texture, ``baseColorFactor`` as a flat colour.
+    * PLY, OFF, GLB vertex colours: per-vertex ``colors`` (face colours averaged at the vertices).
+
+    Textures follow :class:`Mesh`'s convention (row 0 = v of 0: the image rows are flipped) and
+    colours are 8-bit sRGB values divided by 255 (no linearisation, like the target images).
+    Multi-object files (scenes) are merged into one mesh, scene-graph transforms applied. When
+    their geometries have different textures (or some have none), one texture cannot serve them
+    all: every geometry is baked to per-vertex colours (its texture sampled at its vertex UVs, or
+    its material's colour). Whatever is dropped — a texture without UVs, a missing MTL or image,
+    several textures, transparency, an unsupported visual — is reported by a ``UserWarning``
+    naming the file. UVs are kept even without a texture (a scene file's ``texture`` can use them).
+    Vertex order is trimesh's with ``process=False``: the file's order, except that a textured
+    OBJ's vertices are split where a position has several UVs.
+
+    ``merge_seams``: give the vertices at the same position (split at UV seams, or duplicated by
+    the exporter) one shared normal, by setting :attr:`Mesh.normal_groups` to :func:`weld_groups`;
+    UVs, colours and vertex order are unchanged. It is off by default: drot then renders every file
+    as before, and a position-only weld cannot tell a UV seam from an intended hard edge (a cube's
+    corners are duplicated per side precisely to keep it flat-shaded; merged, the cube is shaded
+    like a rounded object). Turn it on for smooth surfaces that show shading seams.
 
     Raises:
         FileNotFoundError: the file does not exist.
         MeshError: the file cannot be parsed or holds no triangles.
     """
-    import trimesh
+    from .mesh_files import read_mesh_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"mesh file not found: {path}")
-    try:
-        loaded = trimesh.load(path, process=False, force="mesh")
-    except Exception as exc:  # trimesh raises many exception types for corrupt files
-        raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
-    faces = getattr(loaded, "faces", None)
-    if faces is None or len(faces) == 0:
-        raise MeshError(f"mesh file {path} contains no triangles (faces)")
-    colors = None
-    visual = getattr(loaded, "visual", None)
-    if visual is not None and getattr(visual, "kind", None) == "vertex":
-        vc = np.asarray(visual.vertex_colors)
-        if vc.shape[0] == len(loaded.vertices):
-            colors = vc[:, :3] / 255.0
-    return mesh_from_arrays(loaded.vertices, faces, colors)
+    return read_mesh_file(path, merge_seams=merge_seams)

@@ -209,7 +209,7 @@ class Scene:
             objects = self._object_appearance(ev.parts, device, dtype)
             colors = texture = None
         return SceneState(
-            vertices=verts, normals=vertex_normals(verts, mesh.faces), faces=mesh.faces,
+            vertices=verts, normals=vertex_normals(verts, mesh.faces, mesh.normal_groups), faces=mesh.faces,
             colors=colors, uvs=mesh.uvs if texture is not None else None, texture=texture,
             clip_matrices=torch.stack(mats), eyes=eyes_t, lights=lights,
             ambient=scalar(mat.ambient), diffuse=diffuse, specular=specular, shininess=float(mat.shininess),

@@ -1,0 +1,243 @@
+"""Mesh and texture files: the appearance a file carries, read through trimesh's visuals.
+
+:func:`read_mesh_file` is what :func:`drot.load_mesh` runs. Appearance, per geometry of the file:
+
+* ``TextureVisuals`` with UVs and a texture image (OBJ ``map_Kd``, glTF/GLB ``baseColorTexture``,
+  times ``baseColorFactor``) → the mesh's ``uvs`` and ``texture``;
+* a material without a texture (OBJ ``Kd``, glTF ``baseColorFactor``) → a flat per-vertex colour;
+* ``ColorVisuals`` (PLY/OFF/GLB vertex colours) → per-vertex ``colors``.
+
+Colours are 8-bit sRGB values divided by 255 (no linearisation, like the target images).
+Whatever cannot be used is reported by a :class:`UserWarning` naming the file and what was dropped.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .mesh import Mesh, MeshError, mesh_from_arrays, weld_groups
+
+GREY = 0.7  # drot's default albedo (Scene.evaluate, Mesh.concatenate)
+
+
+def image_to_texture(image, where: str = "texture image") -> torch.Tensor:
+    """An image (numpy array or PIL image, first row = top) as a drot texture ``[Ht, Wt, 3]``.
+
+    Rows are flipped so that row 0 is v = 0 (the bottom of the image); 8-bit values are divided by
+    255 (16-bit by 65535). Grey images are repeated to RGB; an alpha channel that is not fully
+    opaque is dropped with a warning naming ``where``.
+    """
+    a = np.asarray(image)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or min(a.shape[:2]) < 1:
+        raise ValueError(f"{where}: expected an image [H, W] or [H, W, 1-4], got shape {a.shape}")
+    if np.issubdtype(a.dtype, np.integer):
+        a = a.astype(np.float64) / (65535.0 if a.dtype.itemsize > 1 else 255.0)
+    a = np.clip(a.astype(np.float64), 0.0, 1.0)
+    if a.shape[2] in (2, 4):
+        if (a[..., -1] < 1.0).any():
+            warnings.warn(f"{where}: the alpha channel (transparency) is dropped: drot renders opaque albedo",
+                          UserWarning, stacklevel=3)
+        a = a[..., :-1]
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    return torch.as_tensor(np.ascontiguousarray(a[::-1]), dtype=torch.float32)
+
+
+def load_texture(path: str | os.PathLike) -> torch.Tensor:
+    """Read an image file (PNG, JPEG...) as a drot texture ``[Ht, Wt, 3]`` (see :func:`image_to_texture`).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: the file is not a readable image.
+    """
+    import imageio.v3 as iio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"texture image not found: {path}")
+    try:
+        with warnings.catch_warnings():  # imageio's plugin deprecations while it tries each plugin
+            warnings.simplefilter("ignore", DeprecationWarning)
+            image = iio.imread(path)
+    except Exception as exc:  # imageio raises many types for unreadable files
+        raise ValueError(f"cannot read texture image {path}: {exc}") from exc
+    return image_to_texture(image, f"texture image {path}")
+
+
+def _warn(path: Path, message: str) -> None:
+    warnings.warn(f"mesh file {path}: {message}", UserWarning, stacklevel=4)
+
+
+def _obj_missing_files(path: Path) -> list[str]:
+    """Material libraries (``mtllib``) and ``map_Kd`` images an OBJ names that are not on disk."""
+    missing = []
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return missing
+    for line in lines:
+        if not line.startswith("mtllib"):
+            continue
+        name = line[len("mtllib"):].strip()
+        mtl = path.parent / name
+        if not mtl.is_file():
+            missing.append(f"material library {name!r}")
+            continue
+        for entry in mtl.read_text(errors="replace").splitlines():
+            parts = entry.split()
+            if len(parts) > 1 and parts[0].lower() == "map_kd":
+                image = " ".join(parts[1:]) if (mtl.parent / " ".join(parts[1:])).is_file() else parts[-1]
+                if not (mtl.parent / image).is_file():
+                    missing.append(f"texture image {image!r} (map_Kd in {name})")
+    return missing
+
+
+def _parts(loaded, path: Path) -> list:
+    """``(label, mesh)`` for the triangle meshes of a loaded file, scene-graph transforms applied, in graph order."""
+    import trimesh
+
+    if isinstance(loaded, trimesh.Scene):
+        parts, skipped = [], []
+        for node in loaded.graph.nodes_geometry:
+            transform, name = loaded.graph[node]
+            geom = loaded.geometry[name]
+            if isinstance(geom, trimesh.Trimesh) and len(geom.faces):
+                geom = geom.copy()
+                geom.apply_transform(transform)
+                parts.append((f"geometry {name!r}", geom))
+            else:
+                skipped.append(f"{name} ({type(geom).__name__})")
+        if skipped:
+            _warn(path, f"skipped {len(skipped)} geometries that are not triangle meshes: {', '.join(skipped)}")
+        return parts
+    if isinstance(loaded, trimesh.Trimesh):
+        return [("the mesh", loaded)] if len(loaded.faces) else []
+    return []
+
+
+def _color(rgba, path: Path, what: str) -> np.ndarray:
+    c = np.asarray(rgba, dtype=np.float64).reshape(-1)
+    if c.size == 4 and c[3] < 255:
+        _warn(path, f"{what}: the alpha (transparency) is dropped")
+    return c[:3] / 255.0
+
+
+def _appearance(geom, path: Path, label: str) -> dict:
+    """``{"uv", "texture", "colors"}`` of one geometry (any may be None)."""
+    from trimesh.visual import ColorVisuals, TextureVisuals
+    from trimesh.visual.material import PBRMaterial, SimpleMaterial
+
+    n = len(geom.vertices)
+    out = {"uv": None, "texture": None, "colors": None, "name": label}
+    visual = getattr(geom, "visual", None)
+    if isinstance(visual, TextureVisuals):
+        uv = None if visual.uv is None else np.asarray(visual.uv, dtype=np.float64)
+        out["uv"] = uv if uv is not None and uv.shape == (n, 2) else None
+        mat = visual.material
+        image, factor = None, None
+        if isinstance(mat, PBRMaterial):
+            image = mat.baseColorTexture
+            if mat.baseColorFactor is not None:
+                factor = _color(mat.baseColorFactor, path, f"{label} baseColorFactor")
+            flat = factor
+        elif isinstance(mat, SimpleMaterial):
+            if getattr(mat, "_name", None) is None:  # trimesh's placeholder (no material in the file)
+                return out
+            image, flat = mat.image, _color(mat.diffuse, path, f"{label} diffuse colour")
+        else:
+            if mat is not None:
+                _warn(path, f"{label}: unsupported material type {type(mat).__name__}: rendered grey")
+            return out
+        if image is not None and out["uv"] is None:
+            _warn(path, f"{label}: the texture is dropped because the geometry has no UVs; "
+                        f"using the material's flat colour")
+            image = None
+        if image is not None:
+            tex = image_to_texture(image, f"mesh file {path}: {label} texture")
+            if factor is not None and not np.allclose(factor, 1.0):
+                tex = tex * torch.as_tensor(factor, dtype=torch.float32)
+            out["texture"] = tex
+        elif flat is not None:
+            out["colors"] = np.broadcast_to(flat, (n, 3)).copy()
+    elif isinstance(visual, ColorVisuals):
+        if visual.kind in ("vertex", "face"):
+            vc = np.asarray(visual.vertex_colors)  # trimesh averages face colours at the vertices
+            if visual.kind == "face":
+                _warn(path, f"{label}: face colours are averaged at the vertices (drot colours vertices)")
+            if vc.shape[1] == 4 and (vc[:, 3] < 255).any():
+                _warn(path, f"{label}: the alpha (transparency) of the vertex colours is dropped")
+            out["colors"] = vc[:, :3] / 255.0
+    elif visual is not None:
+        _warn(path, f"{label}: unsupported visual kind {type(visual).__name__}: rendered grey")
+    return out
+
+
+def _bake(appearance: dict) -> np.ndarray:
+    """Per-vertex colours of one geometry: its texture sampled at its UVs, its colours, or grey."""
+    from ..render.torch_backend import TorchBackend
+
+    if appearance["texture"] is not None:
+        uv = torch.as_tensor(appearance["uv"], dtype=torch.float32)
+        return TorchBackend("cpu").texture(appearance["texture"], uv).double().numpy()
+    if appearance["colors"] is not None:
+        return appearance["colors"]
+    return np.full((appearance["count"], 3), GREY)
+
+
+def read_mesh_file(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
+    """Load a mesh file with its appearance (see the module docstring and :func:`drot.load_mesh`)."""
+    import trimesh
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mesh file not found: {path}")
+    try:
+        loaded = trimesh.load(path, process=False)
+    except Exception as exc:  # trimesh raises many exception types for corrupt files
+        raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
+    parts = _parts(loaded, path)
+    if not parts:
+        raise MeshError(f"mesh file {path} contains no triangles (faces)")
+    if path.suffix.lower() == ".obj":
+        missing = _obj_missing_files(path)
+        if missing:
+            _warn(path, f"{', '.join(missing)} not found: that texture is dropped "
+                        f"(rendered with the material's flat colour, or grey)")
+    looks = []
+    for label, geom in parts:
+        look = _appearance(geom, path, label)
+        look["count"] = len(geom.vertices)
+        looks.append(look)
+    parts = [geom for _, geom in parts]
+
+    vertices = np.concatenate([np.asarray(g.vertices, dtype=np.float64) for g in parts])
+    offsets = np.cumsum([0] + [len(g.vertices) for g in parts])[:-1]
+    faces = np.concatenate([np.asarray(g.faces, dtype=np.int64) + o for g, o in zip(parts, offsets)])
+    uvs = np.concatenate([a["uv"] for a in looks]) if all(a["uv"] is not None for a in looks) else None
+    textures = [a["texture"] for a in looks if a["texture"] is not None]
+    texture, colors = None, None
+    if textures and len(textures) == len(looks) and all(
+            t.shape == textures[0].shape and torch.equal(t, textures[0]) for t in textures):
+        texture = textures[0]  # one texture shared by every geometry: kept
+    elif textures:
+        names = ", ".join(a["name"] for a in looks if a["texture"] is not None)
+        plain = len(looks) - len(textures)
+        _warn(path, f"{len(looks)} geometries with {len(textures)} textures ({names}) and {plain} untextured ones "
+                    f"cannot share one texture: the textures are dropped and baked to per-vertex colours "
+                    f"sampled at the vertex UVs (texture detail is lost)")
+        colors = np.concatenate([_bake(a) for a in looks])
+    elif any(a["colors"] is not None for a in looks):
+        colors = np.concatenate([_bake(a) for a in looks])
+    mesh = mesh_from_arrays(vertices, faces, colors, uvs, texture)
+    if merge_seams:
+        import dataclasses
+
+        mesh = dataclasses.replace(mesh, normal_groups=weld_groups(mesh.vertices))
+    return mesh
