@@ -46,6 +46,9 @@ Procedural values: a parameter's ``target`` and ``initial``, the mesh's ``textur
 Search order for a name: an existing file path, each folder of ``$DROT_SCENE_PATH`` (``:``-separated),
 the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot
 (the source checkout's, or ``<prefix>/share/drot/scenes`` for a regular install).
+
+Every table and key is checked first against :mod:`drot.scene.schema`: an unknown key (with the
+closest valid one) or a value of the wrong type is an error naming the file, the table and the key.
 """
 from __future__ import annotations
 
@@ -63,6 +66,7 @@ from . import assets, kit, values
 from .mesh import Mesh, load_mesh
 from .parameters import Parameter
 from .scene import Scene
+from .schema import validate
 from .texture import project_uvs
 
 if sys.version_info >= (3, 11):
@@ -213,6 +217,7 @@ def load_scene(name: str | os.PathLike, resolution: int | None = None) -> Scene:
 
 def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = None) -> Scene:
     """Build the :class:`Scene` of an already parsed scene file (``path`` resolves relative mesh files)."""
+    validate(cfg, path, resolution=resolution)
     where = f"scene file {path}"
     mesh = _mesh(_require(cfg, "mesh", where), path)
     params = []
