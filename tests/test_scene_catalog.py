@@ -198,7 +198,7 @@ def test_user_scene_with_an_obj_mesh_uses_the_new_features(tmp_path):
     (lambda s: s.replace('procedural = "checker"', 'procedural = "plaid"'), "unknown procedural value 'plaid'"),
     (lambda s: s.replace('args = { resolution = 16, tiles = 4 }', 'args = { size = 16 }'), "bad arguments"),
     (lambda s: s.replace('uv = { projection = "spherical", axis = "y" }\n', ''), "texture must be .* on a mesh with uvs"),
-    (lambda s: s.replace('axis = "y"', 'axis = "w"'), "axis must be"),
+    (lambda s: s.replace('axis = "y"', 'axis = "w"'), "UV projection axis"),
     (lambda s: s.replace('[mesh]\n', '[mesh]\ntexture = { procedural = "checker" }\n').replace(
         'uv = { projection = "spherical", axis = "y" }\n', ''), "a `texture` needs UVs"),
     (lambda s: s.replace('[mesh]\n', '[mesh]\nscale = -2\n'), "`scale` must be a positive number"),

@@ -50,6 +50,9 @@ Procedural values: a parameter's ``target`` and ``initial``, the mesh's ``textur
 Search order for a name: an existing file path, each folder of ``$DROT_SCENE_PATH`` (``:``-separated),
 the ``scenes/`` folder of the current directory, then the ``scenes/`` folder that ships with drot
 (the source checkout's, or ``<prefix>/share/drot/scenes`` for a regular install).
+
+Every table and key is checked first against :mod:`drot.scene.schema`: an unknown key (with the
+closest valid one) or a value of the wrong type is an error naming the file, the table and the key.
 """
 from __future__ import annotations
 
@@ -69,6 +72,7 @@ from .mesh_files import load_texture
 from .parameters import Parameter
 from .objects import SceneObject
 from .scene import Scene
+from .schema import validate
 from .texture import project_uvs
 
 if sys.version_info >= (3, 11):
@@ -285,6 +289,7 @@ def _objects(entries, path: Path, where: str) -> list[SceneObject]:
 
 def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = None) -> Scene:
     """Build the :class:`Scene` of an already parsed scene file (``path`` resolves relative mesh files)."""
+    validate(cfg, path, resolution=resolution)
     where = f"scene file {path}"
     if "objects" in cfg and "mesh" in cfg:
         raise ValueError(f"{where}: give either a [mesh] or [[objects]], not both")
