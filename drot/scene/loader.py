@@ -1,7 +1,7 @@
 """Scene files: a scene described in TOML under ``scenes/`` and loaded by name or path.
 
-Format (see ``scenes/kitty.toml`` for a complete, commented example; ``scenes/*.toml`` hold the
-paper's eight evaluation scenes)::
+Format (see ``scenes/kitty.toml`` for a complete, commented example; ``scenes/*.toml`` hold drot's
+own eight evaluation scenes, ``scenes/paper/*.toml`` the paper's protocol, loaded as ``"paper/<name>"``)::
 
     name = "kitty"
     resolution = 128                      # or [H, W]
@@ -24,6 +24,8 @@ paper's eight evaluation scenes)::
     procedural = "sky"
     [views]
     rig = "square"                        # six cameras on ±x, ±y, ±z; distance, jitter, center, fov, near, far, seed
+    # or: rig = "random": count cameras from random directions; count, distance, elevation = [lo, hi]
+    #     and azimuth = [lo, hi] (degrees), center, fov, near, far, seed
     # or: [[views.cameras]] with eye, target, up (and optional fov, near, far)
     [[parameters]]                        # one table per optimised parameter
     name = "translation"
@@ -31,9 +33,29 @@ paper's eight evaluation scenes)::
     target = [0, 0, 0]
     init_range = [-1, 1]                  # or: initial = [...]
     axis = [0, 1, 0]                      # rotation only: optimise one angle [1] about this axis
+    pivot = [0, 0, 0]                     # rotation / euler: the point turned about (euler: default the centroid)
+    [optimize]                            # optional protocol defaults for drot-bench / Table 1 (read by
+    iterations = 1000                     # drot.eval.scene_benchmark): iterations, seeds, resolution, lr, lr_decay
     [benchmark]                           # drot-bench defaults for this scene (read by drot.eval.scene_benchmark)
     metric = "vertex_mae"                 # the scene's main metric: "vertex_mae" (lower is better) or "psnr" (dB, higher)
     success_threshold = 0.01              # a run counts as converged at vertex MAE <= threshold, or PSNR >= threshold
+
+Several objects, instead of ``[mesh]`` (each rendered with the others; its parameters are named
+``"<object>/<parameter>"``; the top-level ``[[parameters]]`` then hold only scene-wide kinds: camera
+eye / look-at, environment)::
+
+    [[objects]]
+    name = "mug"
+    position = [1.0, 0.0, 0.0]            # world position of the object's origin
+    [objects.mesh]                        # the same keys as [mesh]
+    file = "mug.glb"
+    [objects.material]                    # the same keys as [material]
+    diffuse = 0.7
+    [[objects.parameters]]                # the same keys as [[parameters]], acting on this object
+    name = "translation"
+    kind = "translation"
+    target = [0, 0, 0]
+    initial = [0.5, 0, 0]
 
 Procedural values: a parameter's ``target`` and ``initial``, the mesh's ``texture`` and the
 ``environment`` may be a table ``{procedural = NAME, args = {...}}`` instead of a literal array
