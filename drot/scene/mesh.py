@@ -50,10 +50,19 @@ class Mesh:
             raise MeshError(f"mesh faces must have shape [F, 3], got {tuple(f.shape)}")
         if f.shape[0] == 0:
             raise MeshError("mesh has no faces: drot renders triangle meshes, a point cloud cannot be rasterized")
+        if not v.is_floating_point():
+            raise MeshError(f"mesh vertices must be floating point (float32), got {v.dtype}")
+        if f.is_floating_point() or f.is_complex() or f.dtype == torch.bool:
+            raise MeshError(f"mesh faces must be integer vertex indices (int64), got {f.dtype}")
         if not torch.isfinite(v).all():
-            raise MeshError("mesh vertices contain NaN or inf")
+            bad = ~torch.isfinite(v).all(1)
+            raise MeshError(f"mesh vertices contain NaN or inf: {int(bad.sum())} of {v.shape[0]} vertices, first: "
+                            f"vertex {int(bad.nonzero()[0])} = {v[int(bad.nonzero()[0])].tolist()}")
         if f.min() < 0 or f.max() >= v.shape[0]:
-            raise MeshError(f"mesh faces index vertices outside [0, {v.shape[0] - 1}]")
+            bad = (f < 0) | (f >= v.shape[0])
+            i = int(bad.any(1).nonzero()[0])
+            raise MeshError(f"mesh faces index vertices outside [0, {v.shape[0] - 1}]: {int(bad.any(1).sum())} of "
+                            f"{f.shape[0]} faces, first: face {i} = {f[i].tolist()}")
         for name, width in (("colors", 3), ("uvs", 2)):
             a = getattr(self, name)
             if a is not None and (a.ndim != 2 or a.shape != (v.shape[0], width)):
