@@ -85,12 +85,12 @@ def check_color(color, name: str = "color") -> np.ndarray:
     return c.numpy()
 
 
-def check_path_list(paths, name: str) -> list:
-    """A list of file paths: a single path (str / PathLike) is a TypeError, not a list of characters."""
+def check_path_list(paths, name: str, what: str = "file paths") -> list:
+    """A list (of file paths, or ``what``): a single string or path is a TypeError, not a list of characters."""
     if isinstance(paths, (str, bytes, os.PathLike)):
-        raise TypeError(f"{name} must be a list of file paths, got a single {type(paths).__name__} {str(paths)!r}: "
+        raise TypeError(f"{name} must be a list of {what}, got a single {type(paths).__name__} {str(paths)!r}: "
                         f"wrap it in a list ([{str(paths)!r}])")
     try:
         return list(paths)
     except TypeError:
-        raise TypeError(f"{name} must be a list of file paths, got {type(paths).__name__} {paths!r}") from None
+        raise TypeError(f"{name} must be a list of {what}, got {type(paths).__name__} {paths!r}") from None
