@@ -114,7 +114,7 @@ def header_face_count(path: Path) -> int | None:
     return None
 
 
-_OBJ_ZERO = re.compile(rb"^f[ \t]+(?:[^\n]*?[ \t/])?0(?=[ \t/\r\n]|$)", re.M)
+_OBJ_ZERO = re.compile(rb"^f[ \t]+(?:[^\n#]*?[ \t/])?0(?=[ \t/\r\n#]|$)", re.M)  # a 0 before any comment
 
 
 def check_obj_indices(path: Path) -> None:

@@ -206,10 +206,10 @@ def read_mesh_file(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
         check_obj_indices(path)
     try:
         loaded = trimesh.load(path, process=False)
-    except IndexError as exc:  # trimesh indexing the vertices with a face's out-of-range index
-        raise MeshError(f"cannot read mesh file {path}: a face index is out of range ({exc}); faces must index "
-                        f"existing vertices (OBJ: 1 to V, or -1 back to -V)") from exc
     except Exception as exc:  # trimesh raises many exception types for corrupt files
+        if isinstance(exc, IndexError) and "out of bounds" in str(exc):  # a face's index past the vertices
+            raise MeshError(f"cannot read mesh file {path}: a face index is out of range ({exc}); faces must index "
+                            f"existing vertices (OBJ: 1 to V, or -1 back to -V)") from exc
         raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
     parts = _parts(loaded, path)
     if not parts:
