@@ -181,9 +181,18 @@ def load_mesh(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
     corners are duplicated per side precisely to keep it flat-shaded; merged, the cube is shaded
     like a rounded object). Turn it on for smooth surfaces that show shading seams.
 
+    Checks (:mod:`drot.scene.mesh_checks`; every message names the file): a face budget —
+    faces x ~1 KiB against half the available memory (``$DROT_MESH_MEMORY_LIMIT`` bytes overrides
+    it), taken from the header (PLY, OFF, binary STL) or the ``f`` lines (OBJ) before parsing; an
+    OBJ face index 0 (the line is named); NaN / inf vertices and out-of-range indices (the first
+    one named); zero-area faces: a ``UserWarning`` with their count, an error when all are.
+
     Raises:
         FileNotFoundError: the file does not exist.
-        MeshError: the file cannot be parsed or holds no triangles.
+        MeshError: the file cannot be parsed, holds no triangles, has an OBJ face index 0, NaN / inf
+            vertices, faces indexing missing vertices, or only degenerate (zero-area) faces.
+        drot.scene.mesh_checks.MeshTooLargeError: (a MeshError and a MemoryError) too many faces
+            for the memory limit.
     """
     from .mesh_files import read_mesh_file
 
