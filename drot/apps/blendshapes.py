@@ -20,26 +20,29 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
 from ..render.camera import Camera
-from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
+from ..scene.mesh import Mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
 from ..scene.kit import ellipsoid, mix, smoothstep, uv_sphere
 from ..scene.scene import Scene
+from . import blendshape_sets
+from .blendshape_sets import BlendshapeSet, load_blendshapes  # noqa: F401  (re-exported)
+from .inputs import as_tensor, check_positive, check_range
 from .problem import Score
 
 #: A run succeeds when the weight MAE is at most this.
 WEIGHT_THRESHOLD = 0.05
 #: Targets: every weight uniform in [0, WEIGHT_RANGE] (the paper's protocol).
 WEIGHT_RANGE = 0.5
+#: Explicit target weights must lie in this range (a blendshape rig's usual [0, 1]).
+WEIGHT_LIMITS = (0.0, 1.0)
 
-SKIN = np.array([0.93, 0.72, 0.58])
+SKIN = np.array(blendshape_sets.SKIN)
 BLUSH = np.array([0.93, 0.45, 0.45])
 LIPS = np.array([0.78, 0.12, 0.20])
 MOUTH = np.array([0.25, 0.02, 0.05])
@@ -100,6 +103,8 @@ def make_head(detail: float = 1.0) -> Mesh:
     separate parts; no expression moves the skin against them much (a differentiable rasterizer
     has no gradient for where two interpenetrating surfaces cross). ``V ≈ 13k`` at ``detail = 1``.
     """
+    check_positive(detail, "detail")
+
     def n(base: int, minimum: int = 4) -> int:
         return max(minimum, int(round(base * detail)))
 
@@ -211,77 +216,10 @@ def expression_deltas(neutral: Mesh, names: Sequence[str] | None = None) -> torc
     return torch.tensor(np.stack([EXPRESSIONS[n](v) for n in names]), dtype=torch.float32)
 
 
-# ---------------------------------------------------------------------------- blendshape sets
-@dataclasses.dataclass(frozen=True)
-class BlendshapeSet:
-    """A neutral mesh and ``n`` expression displacements.
-
-    Attributes:
-        neutral: ``b₀`` (with colours).
-        deltas: float32 ``[n, V, 3]``, ``bᵢ − b₀``.
-        names: the ``n`` expression names.
-    """
-
-    neutral: Mesh
-    deltas: torch.Tensor
-    names: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "names", tuple(self.names))
-        if self.deltas.ndim != 3 or tuple(self.deltas.shape[1:]) != (self.neutral.num_vertices, 3):
-            raise ValueError(f"blendshape deltas must be [n, {self.neutral.num_vertices}, 3], got {tuple(self.deltas.shape)}")
-        if len(self.names) != self.deltas.shape[0]:
-            raise ValueError(f"{len(self.names)} names for {self.deltas.shape[0]} blendshapes")
-
-    @property
-    def count(self) -> int:
-        return int(self.deltas.shape[0])
-
-    def mesh(self, weights: torch.Tensor) -> Mesh:
-        """The blended mesh ``b₀ + Σ wᵢ (bᵢ − b₀)`` for weights ``[n]``."""
-        w = torch.as_tensor(weights, dtype=torch.float32)
-        return dataclasses.replace(self.neutral, vertices=self.neutral.vertices + torch.einsum("n,nvk->vk", w, self.deltas))
-
-
 def default_blendshapes(detail: float = 1.0) -> BlendshapeSet:
     """drot's procedural face: :func:`make_head` and the 12 :data:`EXPRESSIONS`."""
     head = make_head(detail)
     return BlendshapeSet(head, expression_deltas(head), tuple(EXPRESSIONS))
-
-
-def load_blendshapes(neutral: str | os.PathLike, shapes: Sequence[str | os.PathLike],
-                     names: Sequence[str] | None = None, color: Sequence[float] = tuple(SKIN)) -> BlendshapeSet:
-    """A user's blendshape set: a neutral mesh file and one mesh file per expression.
-
-    Every file must have the neutral's vertex count and faces (same topology, same vertex order);
-    files are read with :func:`drot.load_mesh` (vertex order kept). The neutral's vertex colours
-    are used when it has them, else the uniform ``color``.
-
-    Raises:
-        FileNotFoundError, drot.MeshError: a missing or unreadable file.
-        ValueError: no expression given, names of the wrong count, or a file whose vertices or faces
-            do not match the neutral's (the message names the file and both shapes).
-    """
-    if not shapes:
-        raise ValueError("load_blendshapes needs at least one expression mesh file")
-    names = [Path(p).stem for p in shapes] if names is None else list(names)
-    if len(names) != len(shapes):
-        raise ValueError(f"{len(names)} names given for {len(shapes)} expression files")
-    base = load_mesh(neutral)
-    deltas = []
-    for path in shapes:
-        m = load_mesh(path)
-        if m.vertices.shape != base.vertices.shape:
-            raise ValueError(f"blendshape {path}: vertices have shape {tuple(m.vertices.shape)} but the neutral mesh "
-                             f"{neutral} has {tuple(base.vertices.shape)}: every expression needs the neutral's topology")
-        if m.faces.shape != base.faces.shape or not torch.equal(m.faces, base.faces):
-            raise ValueError(f"blendshape {path}: faces (shape {tuple(m.faces.shape)}) differ from the neutral mesh "
-                             f"{neutral}'s (shape {tuple(base.faces.shape)}): every expression needs the neutral's "
-                             f"topology and vertex order")
-        deltas.append(m.vertices - base.vertices)
-    if base.colors is None:
-        base = dataclasses.replace(base, colors=torch.tensor(color, dtype=torch.float32).expand_as(base.vertices).clone())
-    return BlendshapeSet(base, torch.stack(deltas), tuple(names))
 
 
 # ---------------------------------------------------------------------------------- the scene
@@ -337,17 +275,18 @@ def expression_scene(shapes: BlendshapeSet | None = None, seed: int = 0, resolut
         shapes: the blendshape set; default :func:`default_blendshapes`.
         seed: seeds the target weights (uniform in [0, :data:`WEIGHT_RANGE`]).
         resolution: image side (the paper: 256).
-        target: explicit target weights ``[n]`` instead.
+        target: explicit target weights ``[n]`` instead, finite, in :data:`WEIGHT_LIMITS`.
 
     Returns:
         :class:`ExpressionFit`.
     """
     shapes = default_blendshapes() if shapes is None else shapes
+    if not isinstance(shapes, BlendshapeSet):
+        raise TypeError(f"shapes must be a BlendshapeSet (see load_blendshapes), got {type(shapes).__name__}")
     if target is None:
         target = torch.rand(shapes.count, generator=torch.Generator().manual_seed(int(seed))) * WEIGHT_RANGE
-    target = torch.as_tensor(target, dtype=torch.float32)
-    if tuple(target.shape) != (shapes.count,):
-        raise ValueError(f"target weights must be [{shapes.count}], got {tuple(target.shape)}")
+    target = as_tensor(target, "target weights", (shapes.count,))
+    check_range(target, "target weights", *WEIGHT_LIMITS)
     camera = front_camera(shapes.neutral)
     # Light from above-left of the camera: shading shows depth changes (puffed cheeks, pucker).
     light = camera.eye + torch.tensor([-1.5, 2.0, 0.0])

@@ -46,6 +46,7 @@ from ..scene.kit import plane, rotation_matrix, transform
 from ..scene.scene import Scene
 from .furniture_items import (CATALOGUE, DEFAULT_ITEMS, PALETTE, FurnitureItem, bed, chair,  # noqa: F401  (re-exported)
                               item_from_file, shelves, sofa, table)
+from .inputs import as_tensor, check_path_list, check_positive
 from .problem import Score
 
 #: A run succeeds when the mean position error (metres) and mean angle error (radians) are at most these.
@@ -86,6 +87,11 @@ class Room:
     depth: float = 5.0
     height: float = 1.2
     margin: float = 0.05
+
+    def __post_init__(self) -> None:
+        for name in ("width", "depth", "height"):
+            check_positive(getattr(self, name), f"Room {name}")
+        check_positive(self.margin, "Room margin", allow_zero=True)
 
     def mesh(self, subdivisions: int = 12) -> Mesh:
         """Floor and back/left/right walls, each its own colour, split into ``subdivisions``² quads
@@ -189,6 +195,10 @@ def _as_item(item: FurnitureItem | str | os.PathLike) -> FurnitureItem:
         return CATALOGUE[item]()
     if isinstance(item, (str, os.PathLike)) and os.path.isfile(item):
         return item_from_file(item)
+    text = os.fspath(item) if isinstance(item, (str, os.PathLike)) else ""
+    if isinstance(item, os.PathLike) or os.sep in text or os.path.splitext(text)[1]:
+        raise FileNotFoundError(f"furniture item file not found: {text} (items are FurnitureItems, catalogue names "
+                                f"({', '.join(CATALOGUE)}) or paths of mesh files)")
     raise ValueError(f"unknown furniture item {item!r}: give a FurnitureItem, one of {', '.join(CATALOGUE)}, "
                      f"or the path of a mesh file")
 
@@ -219,7 +229,7 @@ def furniture_scene(items: Sequence[FurnitureItem | str | os.PathLike] = DEFAULT
     Returns:
         :class:`FurnitureLayout`.
     """
-    items = tuple(_as_item(it) for it in items)
+    items = tuple(_as_item(it) for it in check_path_list(items, "items", "furniture items (names, paths, FurnitureItems)"))
     if not items:
         raise ValueError("furniture_scene needs at least one item")
     names = [it.name for it in items]
@@ -230,10 +240,8 @@ def furniture_scene(items: Sequence[FurnitureItem | str | os.PathLike] = DEFAULT
     given = {} if targets == "random" else dict(DEFAULT_LAYOUT if targets is None else targets)
     if isinstance(targets, dict) and set(targets) - set(names):
         raise ValueError(f"targets given for unknown item(s) {sorted(set(targets) - set(names))}; items: {names}")
-    target = {n: torch.as_tensor(given[n], dtype=torch.float32) if n in given else random_targets[n] for n in names}
-    for n, t in target.items():
-        if t.shape != (3,):
-            raise ValueError(f"target pose of {n!r} must be (x, z, angle), got shape {tuple(t.shape)}")
+    target = {n: as_tensor(given[n], f"target pose of {n!r} (x, z, angle)", (3,)) if n in given else random_targets[n]
+              for n in names}
     start = room.random_poses(radii, torch.Generator().manual_seed(int(seed)), {n: t[2] for n, t in target.items()},
                               angle_spread)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..scene.kit import box, cylinder, rotation_matrix
 from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
+from .inputs import check_color, check_positive
 
 
 # ------------------------------------------------------------------------------------- the items
@@ -35,6 +36,10 @@ class FurnitureItem:
     symmetry: int = 1
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"furniture item name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.mesh, Mesh):
+            raise TypeError(f"furniture item {self.name!r}: mesh must be a drot Mesh, got {type(self.mesh).__name__}")
         if not isinstance(self.symmetry, int) or self.symmetry < 1:
             raise ValueError(f"furniture item {self.name!r}: symmetry must be an integer >= 1, got {self.symmetry!r}")
 
@@ -123,22 +128,27 @@ def item_from_file(path: str | os.PathLike, name: str | None = None, footprint: 
         symmetry: see :class:`FurnitureItem`.
 
     Raises:
-        FileNotFoundError, drot.MeshError: from :func:`drot.load_mesh`.
-        ValueError: bad ``up`` or ``footprint``, or a mesh flat in X–Z.
+        FileNotFoundError, drot.MeshError: from :func:`drot.load_mesh` (naming the file: unreadable, no
+            faces, NaN / inf vertices, bad or all-degenerate faces, too large).
+        TypeError, ValueError: bad ``up``, ``footprint``, ``name`` or ``color`` (named), or a mesh flat in X–Z.
     """
+    if up not in ("y", "z"):
+        raise ValueError(f"item_from_file: up must be 'y' or 'z', got {up!r}")
+    if footprint is not None:
+        check_positive(footprint, "item_from_file: footprint")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ValueError(f"item_from_file: name must be a non-empty string, got {name!r}")
+    if color is not None:
+        color = check_color(color, "item_from_file: color")
     mesh = load_mesh(path)
     name = name or os.path.splitext(os.path.basename(os.fspath(path)))[0]
     v = mesh.vertices.double().numpy()
     if up == "z":
         v = v @ rotation_matrix((1, 0, 0), -math.pi / 2).T  # +Z up -> +Y up
-    elif up != "y":
-        raise ValueError(f"item_from_file: up must be 'y' or 'z', got {up!r}")
     lo, hi = v.min(0), v.max(0)
     v = v - np.array([(lo[0] + hi[0]) / 2, lo[1], (lo[2] + hi[2]) / 2])
     if footprint is not None:
         side = max(hi[0] - lo[0], hi[2] - lo[2])
-        if not footprint > 0:
-            raise ValueError(f"item_from_file: footprint must be positive, got {footprint}")
         if side <= 0:
             raise ValueError(f"mesh file {path} is flat in X-Z (no footprint to scale)")
         v = v * (footprint / side)

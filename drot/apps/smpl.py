@@ -39,7 +39,9 @@ from ..render.camera import square_views
 from ..scene.mesh import Mesh, mesh_from_arrays
 from ..scene.parameters import Parameter
 from ..scene.scene import Scene
+from .inputs import as_tensor, check_positive
 from .problem import Score
+from .smpl_checks import check_smpl_data
 
 #: A run succeeds when the vertex MAE (metres) is at most this.
 VERTEX_THRESHOLD = 0.01
@@ -90,12 +92,11 @@ def _read_model_file(path: Path) -> dict:
                              f"smplx's tools/clean_ch.py (github.com/vchoutas/smplx)") from exc
         raise
     except Exception as exc:  # corrupt or not a pickle
-        raise ValueError(f"cannot read SMPL model file {path}: {exc}") from exc
+        raise ValueError(f"cannot read SMPL model file {path} ({type(exc).__name__}: {exc}): expected SMPL's "
+                         f"pickle (.pkl) of a dict of arrays") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"SMPL model file {path} does not hold a dict of arrays (got {type(data).__name__})")
-    missing = {"v_template", "f", "weights", "J_regressor", "kintree_table", "shapedirs", "posedirs"} - set(data)
-    if missing:
-        raise ValueError(f"SMPL model file {path} lacks the key(s) {sorted(missing)}: is it an SMPL model?")
+        raise ValueError(f"SMPL model file {path} does not hold a dict of arrays (got {type(data).__name__}): "
+                         f"is it an SMPL model?")
     return data
 
 
@@ -144,7 +145,11 @@ class SmplBody:
     def pose(self, body_pose: torch.Tensor, global_orient: torch.Tensor | None = None,
              betas: torch.Tensor | None = None):
         """smplx's forward pass for one body: ``body_pose`` ``[69]``, ``global_orient`` ``[3]``, ``betas`` ``[10]``
-        → ``smplx`` output (``vertices`` ``[1, V, 3]``, ``joints`` ``[1, 24 + extra, 3]``)."""
+        → ``smplx`` output (``vertices`` ``[1, V, 3]``, ``joints`` ``[1, 24 + extra, 3]``).
+
+        Raises TypeError / ValueError naming the argument for a wrong shape or a NaN / inf value.
+        """
+        body_pose = check_pose_arguments(body_pose, global_orient, betas, int(self.model.num_betas))
         zeros = body_pose.new_zeros
         return self.model(body_pose=body_pose.reshape(1, -1),
                           global_orient=(zeros(3) if global_orient is None else global_orient).reshape(1, 3),
@@ -161,13 +166,16 @@ def load_smpl(path: str | os.PathLike | None = None, vertex_ids: dict | None = N
     Raises:
         ImportError: smplx is not installed.
         FileNotFoundError: the file is missing (the message says what to download, and where to put it).
-        ValueError: the file is not a readable SMPL model.
+        ValueError: the file is not a readable SMPL model: not a pickle, a key smplx needs missing, a
+            wrong shape, NaN / inf values, bad face indices or vertex ids (the message names the file and
+            the key, the shape found and the one expected; :func:`drot.apps.smpl_checks.check_smpl_data`).
     """
     smplx = require_smplx()
     path = find_model_file(path)
     data = _read_model_file(path)
     if vertex_ids is None:
         vertex_ids = data.get("drot_vertex_ids")
+    check_smpl_data(data, path, vertex_ids)
     from smplx.utils import Struct
 
     # smplx prints a warning for every SMPL file (they all have 10 shape components): keep the rest.
@@ -244,8 +252,24 @@ class SmplFit:
         return pose_errors(self.scene, values, self.target)
 
 
+def check_pose_arguments(body_pose, global_orient=None, betas=None, num_betas: int = 10) -> torch.Tensor:
+    """Check pose arguments (``body_pose`` ``[69]``, ``global_orient`` ``[3]``, ``betas`` ``[num_betas]``, finite;
+    a tensor of another layout with as many numbers is accepted) and return ``body_pose`` (unchanged when it is a tensor)."""
+    def check(value, name, n):
+        if isinstance(value, torch.Tensor) and value.numel() == n:      # any layout smplx reshapes to [1, n]
+            as_tensor(value.reshape(n), name, (n,), value.dtype)
+            return value
+        return as_tensor(value, name, (n,))
+
+    for value, name, n in ((global_orient, "global_orient", 3), (betas, "betas", num_betas)):
+        if value is not None:
+            check(value, name, n)
+    return check(body_pose, "body_pose", 69)
+
+
 def random_pose(seed: int, global_orient: bool = True, pose_range: float = POSE_RANGE) -> dict[str, torch.Tensor]:
     """A seeded target: every axis-angle component uniform in ``[-pose_range, pose_range]``."""
+    check_positive(pose_range, "pose_range", allow_zero=True)
     gen = torch.Generator().manual_seed(int(seed))
     pose = {"body_pose": (torch.rand(69, generator=gen) * 2 - 1) * pose_range}
     if global_orient:
@@ -270,17 +294,18 @@ def smpl_scene(body: SmplBody | str | os.PathLike | None = None, seed: int = 0, 
     Returns:
         :class:`SmplFit`.
     """
+    check_positive(distance_factor, "distance_factor")
     if not isinstance(body, SmplBody):
         body = load_smpl(body)
-    target = random_pose(seed, global_orient) if target is None else {k: torch.as_tensor(v, dtype=torch.float32)
-                                                                       for k, v in target.items()}
     shapes = {"body_pose": (69,), "global_orient": (3,)}
     names = ["global_orient", "body_pose"] if global_orient else ["body_pose"]
-    if set(target) != set(names):
-        raise ValueError(f"SMPL target must give {names}, got {sorted(target)}")
-    for k in names:
-        if tuple(target[k].shape) != shapes[k]:
-            raise ValueError(f"SMPL target {k!r} must have shape {shapes[k]}, got {tuple(target[k].shape)}")
+    if target is None:
+        target = random_pose(seed, global_orient)
+    elif not isinstance(target, dict) or set(target) != set(names):
+        got = sorted(target) if isinstance(target, dict) else type(target).__name__
+        raise ValueError(f"SMPL target must be a dict with the keys {names} (global_orient={global_orient}), got {got}")
+    else:
+        target = {k: as_tensor(v, f"SMPL target[{k!r}]", shapes[k]) for k, v in target.items()}
     v = body.mesh.vertices
     lo, hi = v.min(0).values, v.max(0).values
     centre = ((lo + hi) / 2).tolist()

@@ -101,6 +101,10 @@ def generate_smpl_model(detail: float = 1.0) -> dict:
     """
     import scipy.sparse
 
+    from .inputs import check_positive
+
+    check_positive(detail, "detail")
+
     def n(base: int, minimum: int = 4) -> int:
         return max(minimum, int(round(base * detail)))
 

@@ -49,7 +49,12 @@ _COLLINEAR_TOL = 1e-6
 
 
 def _as_points(points, name: str, count: int | None = None) -> torch.Tensor:
-    t = torch.as_tensor(points)
+    try:
+        t = torch.as_tensor(points)
+    except (TypeError, ValueError, RuntimeError):
+        want = f"[{count}, 2]" if count is not None else "[N, 2]"
+        raise TypeError(f"{name} must be (x, y) points {want} (a tensor, array or nested list of numbers), got "
+                        f"{type(points).__name__} {points!r}") from None
     if not t.is_floating_point():
         t = t.to(torch.float32)
     if t.ndim < 2 or t.shape[-1] != 2 or (count is not None and t.shape[-2] != count):

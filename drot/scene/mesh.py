@@ -50,10 +50,19 @@ class Mesh:
             raise MeshError(f"mesh faces must have shape [F, 3], got {tuple(f.shape)}")
         if f.shape[0] == 0:
             raise MeshError("mesh has no faces: drot renders triangle meshes, a point cloud cannot be rasterized")
+        if not v.is_floating_point():
+            raise MeshError(f"mesh vertices must be floating point (float32), got {v.dtype}")
+        if f.is_floating_point() or f.is_complex() or f.dtype == torch.bool:
+            raise MeshError(f"mesh faces must be integer vertex indices (int64), got {f.dtype}")
         if not torch.isfinite(v).all():
-            raise MeshError("mesh vertices contain NaN or inf")
+            bad = ~torch.isfinite(v).all(1)
+            raise MeshError(f"mesh vertices contain NaN or inf: {int(bad.sum())} of {v.shape[0]} vertices, first: "
+                            f"vertex {int(bad.nonzero()[0])} = {v[int(bad.nonzero()[0])].tolist()}")
         if f.min() < 0 or f.max() >= v.shape[0]:
-            raise MeshError(f"mesh faces index vertices outside [0, {v.shape[0] - 1}]")
+            bad = (f < 0) | (f >= v.shape[0])
+            i = int(bad.any(1).nonzero()[0])
+            raise MeshError(f"mesh faces index vertices outside [0, {v.shape[0] - 1}]: {int(bad.any(1).sum())} of "
+                            f"{f.shape[0]} faces, first: face {i} = {f[i].tolist()}")
         for name, width in (("colors", 3), ("uvs", 2)):
             a = getattr(self, name)
             if a is not None and (a.ndim != 2 or a.shape != (v.shape[0], width)):
@@ -172,9 +181,18 @@ def load_mesh(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
     corners are duplicated per side precisely to keep it flat-shaded; merged, the cube is shaded
     like a rounded object). Turn it on for smooth surfaces that show shading seams.
 
+    Checks (:mod:`drot.scene.mesh_checks`; every message names the file): a face budget —
+    faces x ~1 KiB against half the available memory (``$DROT_MESH_MEMORY_LIMIT`` bytes overrides
+    it), taken from the header (PLY, OFF, binary STL) or the ``f`` lines (OBJ) before parsing; an
+    OBJ face index 0 (the line is named); NaN / inf vertices and out-of-range indices (the first
+    one named); zero-area faces: a ``UserWarning`` with their count, an error when all are.
+
     Raises:
         FileNotFoundError: the file does not exist.
-        MeshError: the file cannot be parsed or holds no triangles.
+        MeshError: the file cannot be parsed, holds no triangles, has an OBJ face index 0, NaN / inf
+            vertices, faces indexing missing vertices, or only degenerate (zero-area) faces.
+        drot.scene.mesh_checks.MeshTooLargeError: (a MeshError and a MemoryError) too many faces
+            for the memory limit.
     """
     from .mesh_files import read_mesh_file
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .mesh import Mesh, MeshError, mesh_from_arrays, weld_groups
+from .mesh_checks import check_degenerate_faces, check_face_budget, check_obj_indices, header_face_count
 
 GREY = 0.7  # drot's default albedo (Scene.evaluate, Mesh.concatenate)
 
@@ -198,13 +199,23 @@ def read_mesh_file(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
+    declared = header_face_count(path)   # too large for memory? said before trimesh parses it
+    if declared is not None:
+        check_face_budget(path, declared, " (f lines)" if path.suffix.lower() == ".obj" else " (declared in its header)")
+    if path.suffix.lower() == ".obj":
+        check_obj_indices(path)
     try:
         loaded = trimesh.load(path, process=False)
     except Exception as exc:  # trimesh raises many exception types for corrupt files
+        if isinstance(exc, IndexError) and "out of bounds" in str(exc):  # a face's index past the vertices
+            raise MeshError(f"cannot read mesh file {path}: a face index is out of range ({exc}); faces must index "
+                            f"existing vertices (OBJ: 1 to V, or -1 back to -V)") from exc
         raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
     parts = _parts(loaded, path)
     if not parts:
         raise MeshError(f"mesh file {path} contains no triangles (faces)")
+    if declared is None:
+        check_face_budget(path, sum(len(g.faces) for _, g in parts))
     if path.suffix.lower() == ".obj":
         missing = _obj_missing_files(path)
         if missing:
@@ -235,7 +246,11 @@ def read_mesh_file(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
         colors = np.concatenate([_bake(a) for a in looks])
     elif any(a["colors"] is not None for a in looks):
         colors = np.concatenate([_bake(a) for a in looks])
-    mesh = mesh_from_arrays(vertices, faces, colors, uvs, texture)
+    try:
+        mesh = mesh_from_arrays(vertices, faces, colors, uvs, texture)
+    except MeshError as exc:  # Mesh's own checks (NaN / inf vertices, face indices): name the file
+        raise MeshError(f"mesh file {path}: {exc}") from None
+    check_degenerate_faces(path, mesh.vertices, mesh.faces)
     if merge_seams:
         import dataclasses
 

@@ -118,7 +118,7 @@ def fit_accessory(scene: Scene, start=None, method: str = "hybrid", settings: Fi
     if start is None:
         initial = scene.initial_values(seed)
     else:
-        initial = warp.parameters(pixels_to_canvas(placement_corners(start, warp.size_hw), res))
+        initial = warp.parameters(pixels_to_canvas(placement_corners(start, warp.size_hw, "start (accessory corners)"), res))
         initial.update({k: v.initial.clone() for k, v in params.items() if k not in initial})
     target = scene.target_values()
 

@@ -31,6 +31,9 @@ def _to_float_image(image, what: str) -> torch.Tensor:
         raise ValueError(f"{what} must be uint8, uint16 or float (values in [0, 1]), got dtype {arr.dtype}")
     if not np.isfinite(arr).all():
         raise ValueError(f"{what} contains NaN or inf")
+    if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+        raise ValueError(f"{what} has float values in [{arr.min():g}, {arr.max():g}]; expected [0, 1] (an 8-bit image "
+                         f"stored as float? divide it by 255, or pass it as uint8)")
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
@@ -82,16 +85,27 @@ def as_portrait(image) -> torch.Tensor:
     return img.clamp(0, 1).contiguous()
 
 
-def _read_image(path: str | os.PathLike, what: str) -> np.ndarray:
+def _read_image(path: str | os.PathLike, what: str, alpha: bool = False) -> np.ndarray:
     import imageio.v3 as iio
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file not found: {path}")
     try:
-        return np.asarray(iio.imread(path))
+        image = np.asarray(iio.imread(path))
     except Exception as exc:  # imageio raises many exception types for unreadable files
         raise ValueError(f"cannot read {what} file {path}: {exc}") from exc
+    if alpha and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):
+        # A palette or grey PNG can carry its transparency in a tRNS chunk, which imageio drops.
+        try:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                if "transparency" in im.info:
+                    image = np.asarray(im.convert("RGBA"))
+        except Exception:  # noqa: BLE001  (not a format Pillow reads: keep imageio's pixels)
+            pass
+    return image
 
 
 def load_accessory(path: str | os.PathLike, crop: bool = True) -> torch.Tensor:
@@ -99,7 +113,7 @@ def load_accessory(path: str | os.PathLike, crop: bool = True) -> torch.Tensor:
 
     Raises FileNotFoundError, or ValueError for an unreadable file or one without alpha channel.
     """
-    arr = _read_image(path, "accessory image")
+    arr = _read_image(path, "accessory image", alpha=True)
     try:
         return as_accessory(arr, crop=crop)
     except ValueError as exc:

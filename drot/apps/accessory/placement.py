@@ -80,8 +80,7 @@ class Placement:
                    aspect=math.exp(m[4]), shear=m[5])
 
 
-def placement_corners(placement, size_hw: tuple[int, int]) -> torch.Tensor:
-    """Pixel corners ``[4, 2]`` from a :class:`Placement` or from corners given directly (checked)."""
-    corners = placement.corners(size_hw) if isinstance(placement, Placement) else torch.as_tensor(
-        placement, dtype=torch.float32)
-    return check_corners(corners, "accessory corners").to(torch.float32)
+def placement_corners(placement, size_hw: tuple[int, int], name: str = "accessory corners") -> torch.Tensor:
+    """Pixel corners ``[4, 2]`` from a :class:`Placement` or from corners given directly (checked; errors name ``name``)."""
+    corners = placement.corners(size_hw) if isinstance(placement, Placement) else placement
+    return check_corners(corners, name).to(torch.float32)

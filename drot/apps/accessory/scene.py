@@ -92,8 +92,9 @@ def accessory_scene(accessory, portrait, target, start=None, *, tps_grid: int = 
         raise ValueError(f"portrait is {ph} x {pw} pixels (H x W) but the accessory is {h} x {w}: the portrait "
                          f"(the canvas) must be at least as large as the accessory in both dimensions")
     resolution = (ph, pw)
-    target_px = placement_corners(target, (h, w))
-    start_px = placement_corners(start if start is not None else Placement(center=(pw / 2, ph / 2)), (h, w))
+    target_px = placement_corners(target, (h, w), "target (accessory corners)")
+    start_px = placement_corners(start if start is not None else Placement(center=(pw / 2, ph / 2)), (h, w),
+                                 "start (accessory corners)")
     ii, jj = (acc[..., 3] >= ALPHA_THRESHOLD).nonzero(as_tuple=True)
     samples = torch.stack([(jj + 0.5) / w, (ii + 0.5) / h], 1)  # opaque texel centres, unit square
     warp = AccessoryWarp((h, w), resolution, tps_grid, samples, precondition)
