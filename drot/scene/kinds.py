@@ -86,7 +86,8 @@ class ParameterKind:
         shape = tuple(parameter.target.shape)
         if self.shapes is not None and shape not in self.shapes:
             allowed = " or ".join(str(s) for s in self.shapes)
-            raise ValueError(f"parameter {parameter.name!r} of kind {self.name} must have shape {allowed}, got {shape}")
+            raise ValueError(f"parameter {parameter.name!r} of kind {self.name} must have shape {allowed} "
+                             f"(its target, initial value and start range), got a target of shape {shape}")
         message = self.check(parameter) if self.check is not None else None
         if message:
             raise ValueError(f"parameter {parameter.name!r}: {message}")
