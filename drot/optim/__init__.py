@@ -7,6 +7,7 @@
 * :mod:`~drot.optim.schedule` — the strategy registry and the hybrid-gradient scheduler;
 * :mod:`~drot.optim.losses`, :mod:`~drot.optim.multiscale` — losses; L2 resolution schedules;
 * :mod:`~drot.optim.recording`, :mod:`~drot.optim.result` — history, frames, progress; the result;
+* :mod:`~drot.optim.checks` — checks before and after a run;
 * :mod:`~drot.optim.loop` — :func:`optimize`.
 """
 from .loop import optimize

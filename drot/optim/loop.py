@@ -6,7 +6,9 @@ Per iteration the loop evaluates the scene **once** at the current parameters (a
 (matched RGBXY derivatives) or :class:`~drot.optim.steps.StandardStep` (per-pixel L2) — then
 takes an Adam step (lr 0.02 decayed ×0.999 per iteration, one view per iteration, as in the
 paper). The state evaluated for the next iteration completes the record of this one
-(:class:`~drot.optim.recording.Recorder`). Because the steps only see a state, a batch of
+(:class:`~drot.optim.recording.Recorder`). Before the loop, :mod:`~drot.optim.checks` refuses a
+target that shows nothing; after it, :func:`~drot.optim.checks.run_report` says what the strategy
+actually did. Because the steps only see a state, a batch of
 parameter sets can later be evaluated in one pass and handed to the same steps.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .. import metrics
 from ..render.backend import get_backend
 from ..render.renderer import render
 from ..scene.scene import Scene
+from .checks import check_foreground, check_run_settings, run_report
 from .recording import Recorder
 from .result import OptimizationResult
 from .schedule import GradientSchedule
@@ -47,6 +50,9 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
 
     Returns:
         :class:`OptimizationResult`.
+
+    Raises:
+        ValueError: bad settings or target, e.g. a target that shows nothing in any view.
     """
     settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
     for name, why in settings.ignored():
@@ -59,8 +65,10 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     all_views = list(range(scene.num_views))
+    check_run_settings(settings, scene)
 
     goal = resolve_goal(scene, target, device, backend)
+    empty_views = check_foreground(goal, scene)
     start = start_values(scene, initial, settings.seed)
     unknown_fixed = set(settings.fixed) - {p.name for p in scene.parameters}
     if unknown_fixed:
@@ -92,8 +100,9 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         if loss is None:  # a standard iteration (or no view could be matched)
             mode = standard.mode
             loss = standard.loss(state, it)
-        if settings.regularizer is not None:
-            loss = loss + settings.regularizer(params)
+        penalty = None if settings.regularizer is None else settings.regularizer(params)
+        if penalty is not None:
+            loss = loss + penalty
         loss.backward()
         optimizer.step()
         lr_now = optimizer.param_groups[0]["lr"]
@@ -109,6 +118,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     with torch.no_grad():
         final_images = render(state, all_views, scene.resolution, backend).image
     history = recorder.history
+    by_mode, notes = run_report(history, schedule, empty_views)
     object_mae = None
     if goal.vertices is not None and scene.objects:
         object_mae = {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
@@ -123,4 +133,5 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
         matching_seconds=recorder.matching_seconds, frames=recorder.frames, object_vertex_mae=object_mae,
+        iterations_by_mode=by_mode, notes=notes, empty_target_views=empty_views,
     )
