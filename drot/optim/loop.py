@@ -9,7 +9,8 @@ paper). The state evaluated for the next iteration completes the record of this 
 (:class:`~drot.optim.recording.Recorder`). Because the steps only see a state, a batch of
 parameter sets can later be evaluated in one pass and handed to the same steps.
 
-Before the loop, :mod:`~drot.optim.checks` refuses a target that shows nothing; in the loop,
+Before the loop, :mod:`~drot.optim.resources` refuses a run that cannot fit in memory and
+:mod:`~drot.optim.checks` a target that shows nothing; in the loop,
 :class:`~drot.optim.guards.StepGuard` stops at a non-finite loss or parameter and warns when one
 diverges; after it, :func:`~drot.optim.checks.run_report` says what the strategy actually did.
 """
@@ -28,6 +29,7 @@ from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
 from .guards import StepGuard
 from .recording import Recorder
+from .resources import check_memory
 from .result import OptimizationResult
 from .schedule import GradientSchedule
 from .settings import OptimizeSettings
@@ -56,6 +58,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
 
     Raises:
         ValueError: bad settings or target, e.g. a target that shows nothing in any view.
+        MemoryError: the renders would not fit in the available memory (checked before rendering).
         drot.optim.OptimizationDiverged: the loss or a parameter became NaN or inf (it names the
             iteration and carries the history so far and the last finite values).
     """
@@ -71,6 +74,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     rng = np.random.default_rng(settings.seed)
     all_views = list(range(scene.num_views))
     check_run_settings(settings, scene)
+    check_memory(scene.resolution, scene.num_views, int(scene.mesh.faces.shape[0]), device, f"scene {scene.name!r}")
 
     goal = resolve_goal(scene, target, device, backend)
     empty_views = check_foreground(goal, scene)
