@@ -13,15 +13,16 @@ antialiasing's edge tables, vertex normals and their gradients).
 
 How the figures were measured (pure-PyTorch backend, torch 2.13 CPU, one process per case): the
 growth of the peak resident set size (``resource.getrusage(...).ru_maxrss``) over a warm-up render
-at 8², for a render of every view at the target values and for one view rendered with gradients
-plus ``backward()``, at 256² and 512² on kitty, box, outdoor, teapot and joint (and the paper's box
-and joint). Per pixel per view without gradients: 168–172 B (kitty, 4–6 % covered), 175–185
-(teapot), 220–255 (joint, paper box), 310–372 (box at 64 % coverage, outdoor with its environment
-map); with gradients: 180–350 B (teapot, kitty) to 590–670 B (box, outdoor, joint). Per triangle:
-a uv-sphere of 159 200 and 638 400 faces in kitty's 6-view rig at 32², 89–103 B (every view,
-no gradients) and 72–84 B (one view with gradients). The constants round the largest of each up,
-so the estimate errs on the side of a fully covered image; the matching (RGBXY iterations) and the
-soft rasterizer (``strategy="softras"``) are not included.
+of the same scene at 8², for a render of every view at the target values and for one view
+rendered with gradients plus ``backward()``, at 256² and 512² on kitty, box, outdoor, teapot and
+joint (and the paper's box and joint). Per pixel per view without gradients: 168–172 B (kitty, 4–6 %
+covered), 175–185 (teapot), 220–255 (joint, paper box), 310–372 (box at 64 % coverage, outdoor with
+its environment map); with gradients: 180–350 B (teapot, kitty) to 590–670 B (box, outdoor, joint).
+Per triangle: a uv-sphere of 159 200, 638 400 and 2 556 800 faces in kitty's 6-view rig at 32²
+(warm-up: the same render with a 256-face sphere), 413–421 B (every view, no gradients) and
+331–358 B (one view with gradients). ``python benchmarks/render_memory.py`` repeats them. The
+constants round the largest of each up, so the estimate errs on the side of a fully covered image;
+the matching (RGBXY iterations) and the soft rasterizer (``strategy="softras"``) are not included.
 """
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ BYTES_PER_PIXEL_VIEW = 400
 BYTES_PER_PIXEL_STEP = 700
 #: Bytes per pixel and view of the images a run keeps (target, mask, initial and final renders).
 BYTES_PER_PIXEL_KEPT = 40
-#: Bytes per mesh triangle (measured up to 103).
-BYTES_PER_FACE = 128
+#: Bytes per mesh triangle (measured up to 421).
+BYTES_PER_FACE = 448
 
 
 def available_memory(device: torch.device | str = "cpu") -> int | None:
