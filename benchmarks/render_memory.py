@@ -16,7 +16,8 @@ import resource
 import subprocess
 import sys
 
-CASES = [(s, r, m) for s in ("kitty", "box", "outdoor", "teapot", "joint") for r in (256, 512) for m in ("views", "step")]
+CASES = [(s, r, m) for s in ("kitty", "box", "outdoor", "teapot", "joint") for r in (256, 512)
+         for m in ("views", "step")]
 MESHES = [(rings, m) for rings in (200, 400, 800) for m in ("views", "step")]
 
 
@@ -33,7 +34,8 @@ def measure(scene_name: str, resolution: int, mode: str, rings: int = 0) -> str:
     def scene_at(res: int, sphere_rings: int):
         scene = drot.load_scene(scene_name, resolution=res)
         if sphere_rings:
-            scene = dataclasses.replace(scene, mesh=uv_sphere(0.5, sphere_rings, 2 * sphere_rings, color=(0.8, 0.5, 0.3)))
+            sphere = uv_sphere(0.5, sphere_rings, 2 * sphere_rings, color=(0.8, 0.5, 0.3))
+            scene = dataclasses.replace(scene, mesh=sphere)
         return scene
 
     def run(scene) -> int:

@@ -68,6 +68,7 @@ class StepGuard:
     def __init__(self, scene: Scene, start: dict[str, torch.Tensor], target: dict[str, torch.Tensor] | None,
                  lr: float, device: torch.device | str = "cpu") -> None:
         self.lr = lr
+        self.reference_name = "target" if target is not None else "start"
         self.reference: dict[str, torch.Tensor] = {}
         self.limit: dict[str, float] = {}
         self.why: dict[str, str] = {}
@@ -120,6 +121,6 @@ class StepGuard:
                 if distance > self.limit[name] and name not in self.warned:
                     self.warned.add(name)
                     warnings.warn(
-                        f"drot.optimize: parameter {name!r} is {distance:.4g} away from its reference value at "
-                        f"iteration {it}, more than {DIVERGENCE_FACTOR:g} x {self.why[name]}: the run is probably "
-                        f"diverging (learning rate {self.lr:g} too high?)", DivergenceWarning, stacklevel=3)
+                        f"drot.optimize: parameter {name!r} is {distance:.4g} away from its {self.reference_name} "
+                        f"value at iteration {it}, more than {DIVERGENCE_FACTOR:g} x {self.why[name]}: the run is "
+                        f"probably diverging (learning rate {self.lr:g} too high?)", DivergenceWarning, stacklevel=3)
