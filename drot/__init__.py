@@ -23,8 +23,8 @@ Where things live, lowest layer first (no module imports a higher layer):
 * ``drot.eval``     — ``drot-bench``, resumable sweeps, the paper's Table 1;
 * ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
 """
-from .optim import (L2Settings, MatchingSettings, OptimizationResult, OptimizeSettings, RecordSettings, RgbxyLoss,
-                    ScheduleSettings, optimize)
+from .optim import (DivergenceWarning, L2Settings, MatchingSettings, OptimizationDiverged, OptimizationResult,
+                    OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, optimize)
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
@@ -39,7 +39,7 @@ from .scene.scene import Scene
 __version__ = "0.1.0"
 
 __all__ = [
-    "optimize", "OptimizeSettings", "OptimizationResult", "ScheduleSettings", "MatchingSettings", "L2Settings",
+    "optimize", "OptimizeSettings", "OptimizationResult", "OptimizationDiverged", "DivergenceWarning", "ScheduleSettings", "MatchingSettings", "L2Settings",
     "RecordSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
     "Material", "render", "Frame", "get_backend", "backend_status",

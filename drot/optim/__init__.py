@@ -7,8 +7,11 @@
 * :mod:`~drot.optim.schedule` — the strategy registry and the hybrid-gradient scheduler;
 * :mod:`~drot.optim.losses`, :mod:`~drot.optim.multiscale` — losses; L2 resolution schedules;
 * :mod:`~drot.optim.recording`, :mod:`~drot.optim.result` — history, frames, progress; the result;
+* :mod:`~drot.optim.checks`, :mod:`~drot.optim.guards`, :mod:`~drot.optim.resources` — checks before and
+  after a run, the loop's finiteness and divergence guards, the memory guard;
 * :mod:`~drot.optim.loop` — :func:`optimize`.
 """
+from .guards import DivergenceWarning, OptimizationDiverged
 from .loop import optimize
 from .result import OptimizationResult
 from .rgbxy import RgbxyLoss
@@ -17,4 +20,4 @@ from .settings import L2Settings, MatchingSettings, OptimizeSettings, RecordSett
 
 __all__ = ["optimize", "OptimizeSettings", "OptimizationResult", "ScheduleSettings", "MatchingSettings",
            "L2Settings", "RecordSettings", "RgbxyLoss", "GradientSchedule", "Strategy", "STRATEGIES",
-           "register_strategy"]
+           "register_strategy", "OptimizationDiverged", "DivergenceWarning"]

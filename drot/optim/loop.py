@@ -8,6 +8,11 @@ takes an Adam step (lr 0.02 decayed ×0.999 per iteration, one view per iteratio
 paper). The state evaluated for the next iteration completes the record of this one
 (:class:`~drot.optim.recording.Recorder`). Because the steps only see a state, a batch of
 parameter sets can later be evaluated in one pass and handed to the same steps.
+
+Before the loop, :mod:`~drot.optim.resources` refuses a run that cannot fit in memory and
+:mod:`~drot.optim.checks` a target that shows nothing; in the loop,
+:class:`~drot.optim.guards.StepGuard` stops at a non-finite loss or parameter and warns when one
+diverges; after it, :func:`~drot.optim.checks.run_report` says what the strategy actually did.
 """
 from __future__ import annotations
 
@@ -21,7 +26,10 @@ from .. import metrics
 from ..render.backend import get_backend
 from ..render.renderer import render
 from ..scene.scene import Scene
+from .checks import check_foreground, check_run_settings, run_report
+from .guards import StepGuard
 from .recording import Recorder
+from .resources import check_memory
 from .result import OptimizationResult
 from .schedule import GradientSchedule
 from .settings import OptimizeSettings
@@ -47,6 +55,12 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
 
     Returns:
         :class:`OptimizationResult`.
+
+    Raises:
+        ValueError: bad settings or target, e.g. a target that shows nothing in any view.
+        MemoryError: the renders would not fit in the available memory (checked before rendering).
+        drot.optim.OptimizationDiverged: the loss or a parameter became NaN or inf (it names the
+            iteration and carries the history so far and the last finite values).
     """
     settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
     for name, why in settings.ignored():
@@ -59,8 +73,11 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     all_views = list(range(scene.num_views))
+    check_run_settings(settings, scene)
+    check_memory(scene.resolution, scene.num_views, int(scene.mesh.faces.shape[0]), device, f"scene {scene.name!r}")
 
     goal = resolve_goal(scene, target, device, backend)
+    empty_views = check_foreground(goal, scene)
     start = start_values(scene, initial, settings.seed)
     unknown_fixed = set(settings.fixed) - {p.name for p in scene.parameters}
     if unknown_fixed:
@@ -77,38 +94,45 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
                                 schedule_settings.rgbxy_fraction, settings.seed)
     rgbxy = RgbxyStep(scene, goal, settings, backend, rng) if schedule.strategy.uses_rgbxy else None
     standard = StandardStep(scene, goal, settings, backend, rng)
+    guard = StepGuard(scene, start, goal.params, schedule_settings.lr, device)
 
     state = scene.evaluate(params)  # the one evaluation of iteration 0
     with torch.no_grad():
         initial_images = render(state, all_views, scene.resolution, backend).image
     recorder = Recorder(settings.recording, schedule_settings.iterations, goal, scene.resolution, scene.num_views,
                         backend, f"{scene.name} {schedule_settings.strategy} seed {settings.seed}")
-    for it in range(schedule_settings.iterations):
-        if schedule_settings.reset_at_switch and schedule.switches_to_standard(it):
-            optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
-        optimizer.zero_grad(set_to_none=True)
-        loss, matching_seconds = rgbxy.loss(state, it) if schedule.uses_rgbxy(it) else (None, 0.0)
-        mode = RgbxyStep.mode
-        if loss is None:  # a standard iteration (or no view could be matched)
-            mode = standard.mode
-            loss = standard.loss(state, it)
-        if settings.regularizer is not None:
-            loss = loss + settings.regularizer(params)
-        loss.backward()
-        optimizer.step()
-        lr_now = optimizer.param_groups[0]["lr"]
-        lr_schedule.step()
-        recorder.stepped(it, mode, loss, lr_now, matching_seconds)
-        last = it == schedule_settings.iterations - 1
-        with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
-            state = scene.evaluate(params)
-        recorder.complete(state)
-    wall = recorder.elapsed()
-    recorder.close()
+    try:
+        for it in range(schedule_settings.iterations):
+            if schedule_settings.reset_at_switch and schedule.switches_to_standard(it):
+                optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
+            optimizer.zero_grad(set_to_none=True)
+            loss, matching_seconds = rgbxy.loss(state, it) if schedule.uses_rgbxy(it) else (None, 0.0)
+            mode = RgbxyStep.mode
+            if loss is None:  # a standard iteration (or no view could be matched)
+                mode = standard.mode
+                loss = standard.loss(state, it)
+            penalty = None if settings.regularizer is None else settings.regularizer(params)
+            if penalty is not None:
+                loss = loss + penalty
+            guard.check_loss(it, loss, penalty, params, recorder.history)
+            loss.backward()
+            optimizer.step()
+            guard.check_parameters(it, params, recorder.history)
+            lr_now = optimizer.param_groups[0]["lr"]
+            lr_schedule.step()
+            recorder.stepped(it, mode, loss, lr_now, matching_seconds)
+            last = it == schedule_settings.iterations - 1
+            with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
+                state = scene.evaluate(params)
+            recorder.complete(state)
+        wall = recorder.elapsed()
+    finally:
+        recorder.close()
 
     with torch.no_grad():
         final_images = render(state, all_views, scene.resolution, backend).image
     history = recorder.history
+    by_mode, notes = run_report(history, schedule, empty_views)
     object_mae = None
     if goal.vertices is not None and scene.objects:
         object_mae = {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
@@ -123,4 +147,5 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
         matching_seconds=recorder.matching_seconds, frames=recorder.frames, object_vertex_mae=object_mae,
+        iterations_by_mode=by_mode, notes=notes, empty_target_views=empty_views,
     )

@@ -29,6 +29,12 @@ class OptimizationResult:
         frames: animation frames ``[H, 2W + 2, 3]`` (current render | target, side by side), possibly empty.
         object_vertex_mae: for a scene of several objects with target parameters, each object's final
             mean absolute vertex error (``vertex_mae`` is the whole scene's); else None.
+        iterations_by_mode: how many iterations ran in each mode (``{"rgbxy": 75, "standard": 25}``):
+            what actually happened, which may differ from the strategy's plan (an RGBXY iteration
+            with no view to match falls back to standard derivatives).
+        notes: what the run could not do as asked, e.g. "strategy 'hybrid' ran no RGBXY iteration
+            (...)" (each also issued as a warning), and target views without foreground.
+        empty_target_views: views whose target shows no foreground (they cannot be matched).
     """
 
     scene_name: str
@@ -48,6 +54,9 @@ class OptimizationResult:
     matching_seconds: float
     frames: list[torch.Tensor]
     object_vertex_mae: dict[str, float] | None = None
+    iterations_by_mode: dict[str, int] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    empty_target_views: tuple[int, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Scalar figures of the run (for tables, JSON and CSV)."""
@@ -57,5 +66,7 @@ class OptimizationResult:
             "ssim": self.ssim, "it_per_s": self.iterations_per_second, "wall_s": self.wall_seconds,
             "matching_s": self.matching_seconds,
             "parameters": {k: v.tolist() for k, v in self.parameters.items()},
+            "iterations_by_mode": dict(self.iterations_by_mode), "notes": list(self.notes),
+            "empty_target_views": list(self.empty_target_views),
             **({} if self.object_vertex_mae is None else {"object_vertex_mae": self.object_vertex_mae}),
         }

@@ -168,7 +168,7 @@ class RecordSettings:
             the image PSNR in the history (``psnr``); 0 = never. Its time is left out of the timings.
         progress: show a progress bar (only when stderr is a terminal).
         record_frames: number of animation frames to keep (0 = none), rendered from ``frame_view``.
-        frame_view: the view the animation shows.
+        frame_view: the view the animation shows (checked against the scene's views by ``drot.optimize``).
     """
 
     eval_every: int = 0
@@ -240,8 +240,8 @@ class OptimizeSettings:
             raise ValueError(f"fixed must be a sequence of parameter names, got the string {fixed!r}")
         object.__setattr__(self, "fixed", tuple(fixed))
         object.__setattr__(self, "regularizer", regularizer)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0 (numpy's generators refuse negative seeds), got {seed!r}")
         object.__setattr__(self, "seed", seed)
         object.__setattr__(self, "device", str(device))
         object.__setattr__(self, "backend", backend)

@@ -26,6 +26,34 @@ def check_finite(values: dict[str, torch.Tensor], what: str) -> None:
             raise ValueError(f"{what} parameter {name!r} contains NaN or inf")
 
 
+#: How far outside [0, 1] a float target image may reach before it is refused (values within it are
+#: clamped, as drot's own renders of specular or environment-lit scenes overshoot 1 a little);
+#: an image on another scale (0-255, 0-65535) is far outside.
+RANGE_TOLERANCE = 0.5
+#: Integer image dtypes and the value of full intensity (files and in-memory images alike).
+INTEGER_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+def _image_array(image, what: str) -> torch.Tensor:
+    """One target image (tensor or array) as float32, integers scaled like image files; ``what`` names it."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu()
+        if image.is_floating_point():
+            return image.to(torch.float32)
+        if image.dtype not in (torch.uint8, torch.uint16):
+            raise ValueError(f"{what} has dtype {image.dtype}: give float values in [0, 1], uint8 (0-255) or "
+                             f"uint16 (0-65535)")
+        image = image.to(torch.int32).numpy().astype(np.uint8 if image.dtype == torch.uint8 else np.uint16)
+    array = np.asarray(image)
+    if array.dtype.kind == "f":
+        return torch.from_numpy(array.astype(np.float32))
+    scale = INTEGER_SCALES.get(array.dtype)
+    if scale is None:
+        raise ValueError(f"{what} has dtype {array.dtype}: give float values in [0, 1], uint8 (0-255) or "
+                         f"uint16 (0-65535)")
+    return torch.from_numpy(array.astype(np.float32) / scale)
+
+
 def load_image_file(path: str | os.PathLike) -> torch.Tensor:
     """An image file as float ``[H, W, 3|4]`` in [0, 1] (8- and 16-bit integers scaled)."""
     import imageio.v3 as iio
@@ -39,32 +67,66 @@ def load_image_file(path: str | os.PathLike) -> torch.Tensor:
         raise ValueError(f"cannot read target image {path}: {exc}") from exc
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
-    scale = 65535.0 if arr.dtype == np.uint16 else (255.0 if arr.dtype == np.uint8 else 1.0)
-    return torch.from_numpy(arr.astype(np.float32) / scale)
+    return _image_array(arr, f"target image file {path}")
+
+
+def _check_image(image: torch.Tensor, what: str, scene: Scene) -> None:
+    """One target image ``[H, W, C]``: channels, size, finite values, range; ``what`` names it."""
+    if image.ndim != 3 or image.shape[-1] not in (3, 4):
+        raise ValueError(f"{what} must be [H, W, 3 or 4], got shape {tuple(image.shape)}")
+    if tuple(image.shape[:2]) != scene.resolution:
+        raise ValueError(f"target images are {tuple(image.shape[:2])} pixels but the scene renders at "
+                         f"{scene.resolution}; resize them or change the scene resolution ({what})")
+    if not torch.isfinite(image).all():
+        raise ValueError(f"target images contain NaN or inf ({what})")
+    low, high = float(image.min()), float(image.max())
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise ValueError(f"{what} has values in [{low:g}, {high:g}]: float target images must be in [0, 1] "
+                         f"(tolerance {RANGE_TOLERANCE}); divide 0-255 values by 255 or pass a uint8 image")
 
 
 def target_images(target, scene: Scene) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Normalise a target given as images → (``[V, H, W, 3]`` in [0, 1], optional mask ``[V, H, W]``)."""
+    """Normalise a target given as images → (``[V, H, W, 3]`` in [0, 1], optional mask ``[V, H, W]``).
+
+    Accepted: a tensor or array ``[V, H, W, 3|4]`` (``[H, W, 3|4]`` for one view), or a list with one
+    image (file path, tensor or array) per view. Float images must lie in [0, 1] (within
+    :data:`RANGE_TOLERANCE`; then clamped), uint8 and uint16 images are scaled by 255 and 65535 as
+    image files are; other dtypes are refused. Errors name the offending image (index or file).
+    """
     if isinstance(target, (str, os.PathLike)):
         target = [target]
     if isinstance(target, (list, tuple)):
-        target = torch.stack([load_image_file(p) if isinstance(p, (str, os.PathLike)) else torch.as_tensor(p)
-                              for p in target])
-    images = torch.as_tensor(target, dtype=torch.float32)
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4 or images.shape[-1] not in (3, 4):
-        raise ValueError(f"target images must be [V, H, W, 3 or 4], got shape {tuple(images.shape)}")
+        images, names = [], []
+        for i, item in enumerate(target):
+            is_file = isinstance(item, (str, os.PathLike))
+            names.append(f"target image {i} ({item})" if is_file else f"target image {i}")
+            image = load_image_file(item) if is_file else _image_array(item, names[-1])
+            _check_image(image, names[-1], scene)
+            if images and image.shape[-1] != images[0].shape[-1]:
+                raise ValueError(f"{names[-1]} has {image.shape[-1]} channels but {names[0]} has "
+                                 f"{images[0].shape[-1]}: give every view RGB, or every view RGBA")
+            images.append(image)
+        if not images:
+            raise ValueError("no target images were given (an empty list)")
+        images = torch.stack(images)
+    else:
+        images = _image_array(target, "target images")
+        if images.ndim == 3:
+            images = images[None]
+        if images.ndim != 4 or images.shape[-1] not in (3, 4):
+            raise ValueError(f"target images must be [V, H, W, 3 or 4], got shape {tuple(images.shape)}")
+        names = [f"target image {i}" for i in range(images.shape[0])]
+        for image, name in zip(images, names):
+            _check_image(image, name, scene)
     if images.shape[0] != scene.num_views:
         raise ValueError(f"scene {scene.name!r} has {scene.num_views} views but {images.shape[0]} target images were given")
-    if tuple(images.shape[1:3]) != scene.resolution:
-        raise ValueError(f"target images are {tuple(images.shape[1:3])} pixels but the scene renders at "
-                         f"{scene.resolution}; resize them or change the scene resolution")
-    if not torch.isfinite(images).all():
-        raise ValueError("target images contain NaN or inf")
     mask = None
     if images.shape[-1] == 4:
         mask = images[..., 3] > 0.5
+        if not bool(mask.any()):
+            raise ValueError(f"the alpha channel of every target image is (almost) zero, max "
+                             f"{float(images[..., 3].max()):g}: nothing is foreground (alpha > 0.5), nothing to "
+                             f"match; give RGB images, or an alpha channel that is 1 on the object")
         images = images[..., :3] * mask[..., None]
     return images.clamp(0, 1), mask
 
@@ -72,12 +134,19 @@ def target_images(target, scene: Scene) -> tuple[torch.Tensor, torch.Tensor | No
 @dataclasses.dataclass(frozen=True)
 class Goal:
     """The target: images ``[V, H, W, 3]``, optional foreground mask ``[V, H, W]``, and — when
-    known — the target parameter values and world vertices ``[N, 3]``."""
+    known — the target parameter values and world vertices ``[N, 3]``; ``source`` says where the
+    images came from: ``"rendered"`` (from parameter values), ``"alpha"`` (images with an alpha
+    channel) or ``"images"`` (RGB images: the foreground is their non-black pixels)."""
 
     images: torch.Tensor
     mask: torch.Tensor | None
     params: dict[str, torch.Tensor] | None
     vertices: torch.Tensor | None
+    source: str = "rendered"
+
+    def foreground(self) -> torch.Tensor:
+        """Bool ``[V, H, W]``: the mask, or the non-black pixels of images without one."""
+        return self.mask if self.mask is not None else self.images.amax(-1) > 1e-6
 
 
 def resolve_goal(scene: Scene, target, device: torch.device, backend: RasterBackend) -> Goal:
@@ -98,7 +167,8 @@ def resolve_goal(scene: Scene, target, device: torch.device, backend: RasterBack
             raise ValueError(f"target values missing for parameter(s) {sorted(missing)}")
     else:
         images, mask = target_images(target, scene)
-        return Goal(images.to(device), None if mask is None else mask.to(device), None, None)
+        return Goal(images.to(device), None if mask is None else mask.to(device), None, None,
+                    "images" if mask is None else "alpha")
     check_finite(params, "target")
     for p in scene.parameters:
         if tuple(params[p.name].shape) != tuple(p.target.shape):
