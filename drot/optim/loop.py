@@ -79,15 +79,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     goal = resolve_goal(scene, target, device, backend)
     empty_views = check_foreground(goal, scene)
     start = start_values(scene, initial, settings.seed)
-    unknown_fixed = set(settings.fixed) - {p.name for p in scene.parameters}
-    if unknown_fixed:
-        raise ValueError(f"fixed names unknown parameter(s) {sorted(unknown_fixed)}; scene parameters: "
-                         f"{[p.name for p in scene.parameters]}")
-    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(p.name not in settings.fixed)
-              for p in scene.parameters}
-    free = [v for k, v in params.items() if k not in settings.fixed]
-    if not free:
-        raise ValueError("every parameter is fixed: nothing to optimise")
+    params, free = _leaf_parameters(scene, start, settings.fixed, device)
     optimizer = torch.optim.Adam(free, lr=schedule_settings.lr, betas=(0.9, 0.999))
     lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=schedule_settings.lr_decay)
     schedule = GradientSchedule(schedule_settings.strategy, schedule_settings.iterations,
@@ -131,21 +123,41 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
 
     with torch.no_grad():
         final_images = render(state, all_views, scene.resolution, backend).image
-    history = recorder.history
-    by_mode, notes = run_report(history, schedule, empty_views)
-    object_mae = None
-    if goal.vertices is not None and scene.objects:
-        object_mae = {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
-                      for name, (a, b) in scene.object_ranges().items()}
+    by_mode, notes = run_report(recorder.history, schedule, empty_views)
     return OptimizationResult(
         scene_name=scene.name, settings=settings, parameters={k: v.detach().clone() for k, v in params.items()},
         initial_parameters={k: v.detach().clone() for k, v in start.items()},
         target_parameters=None if goal.params is None else {k: v.detach().clone() for k, v in goal.params.items()},
-        history=history, initial_images=initial_images.cpu(), final_images=final_images.cpu(),
-        target_images=goal.images.cpu(), vertex_mae=history[-1]["vertex_mae"],
+        history=recorder.history, initial_images=initial_images.cpu(), final_images=final_images.cpu(),
+        target_images=goal.images.cpu(), vertex_mae=recorder.history[-1]["vertex_mae"],
         psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
-        matching_seconds=recorder.matching_seconds, frames=recorder.frames, object_vertex_mae=object_mae,
-        iterations_by_mode=by_mode, notes=notes, empty_target_views=empty_views,
+        matching_seconds=recorder.matching_seconds, frames=recorder.frames,
+        object_vertex_mae=_object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes,
+        empty_target_views=empty_views,
     )
+
+
+def _leaf_parameters(scene: Scene, start: dict[str, torch.Tensor], fixed: tuple[str, ...], device: torch.device
+                     ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+    """The optimised leaf tensors (name → tensor, from ``start``) and those Adam moves (not ``fixed``)."""
+    unknown_fixed = set(fixed) - {p.name for p in scene.parameters}
+    if unknown_fixed:
+        raise ValueError(f"fixed names unknown parameter(s) {sorted(unknown_fixed)}; scene parameters: "
+                         f"{[p.name for p in scene.parameters]}")
+    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(p.name not in fixed)
+              for p in scene.parameters}
+    free = [v for k, v in params.items() if k not in fixed]
+    if not free:
+        raise ValueError("every parameter is fixed: nothing to optimise")
+    return params, free
+
+
+def _object_errors(scene: Scene, state, goal) -> dict[str, float] | None:
+    """Each object's final vertex error, for a scene of several objects with known target vertices."""
+    if goal.vertices is None or not scene.objects:
+        return None
+    return {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
+            for name, (a, b) in scene.object_ranges().items()}
+
