@@ -64,6 +64,14 @@ class RgbxyLoss:
 
     def __init__(self, target: torch.Tensor, mask: torch.Tensor | None = None,
                  settings: MatchingSettings | None = None, *, seed: int = 0, **overrides: Any) -> None:
+        valid = [f.name for f in dataclasses.fields(MatchingSettings)]
+        unknown = sorted(set(overrides) - set(valid))
+        if unknown:
+            import difflib
+
+            hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, valid, 1)) else "")
+                     for k in unknown]
+            raise TypeError(f"RgbxyLoss got unknown matching setting(s) {', '.join(hints)}; valid: {', '.join(valid)}")
         settings = dataclasses.replace(settings or MatchingSettings(), **overrides)
         images = torch.as_tensor(target)
         if images.ndim == 3:
