@@ -1,21 +1,38 @@
-"""Benchmark runs: several methods × seeds on one scene, same seeded starts, results written to a folder.
+"""Benchmark runs: several methods × seeds on one scene, same seeded starts, each run kept as it finishes.
 
-Used by ``drot-bench`` and by the scripts in ``benchmarks/``. A method is a strategy name
-(``hybrid``, ``basic``, ``random``, ``standard``, ``softras``); ``standard`` is the L2 baseline with
-standard derivatives through the analytic antialiasing (what nvdiffrast gives), ``softras`` the L2
-loss on soft-rasterized images. The whole of the paper's Table 1 is :mod:`drot.eval.table1`.
+Used by ``drot-bench`` (:mod:`drot.eval.cli`). The runs are a sweep of :mod:`drot.eval.sweep`:
+one :class:`~drot.eval.sweep.RunSpec` per (method, seed) (:func:`bench_specs`), keyed
+``scene|method|seed=N|<hash>``, where the hash (:func:`bench_config`) covers the scene file's bytes,
+the resolution and every setting except the seed and the progress bar. :class:`BenchRunner` is the
+sweep's run function: it optimises one run, writes that run's strip PNG (and GIF) at once and
+returns its row (summary figures, start, history, file names), which the sweep appends to
+``runs.jsonl`` before the next run starts. The tables (:func:`summary_rows`, :func:`aggregate_rows`)
+are made from those rows, as read back from the store; :mod:`drot.eval.bench_files` writes the
+results folder from them.
+
+A method is a strategy name (``hybrid``, ``basic``, ``random``, ``standard``, ``softras``);
+``standard`` is the L2 baseline with standard derivatives through the analytic antialiasing (what
+nvdiffrast gives), ``softras`` the L2 loss on soft-rasterized images. The whole of the paper's
+Table 1 is :mod:`drot.eval.table1`.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 from .. import metrics, report
+from ..optim import OptimizeSettings, optimize
 from ..optim.schedule import STRATEGIES
-from ..optim import OptimizationResult, OptimizeSettings, optimize
 from ..scene.scene import Scene
+from .bench_files import remove_files, remove_stale_run_files, run_files, write_run_images
+from .sweep import RUNS_FILE, RunSpec
 
+#: Settings left out of a run's key: they do not change its result.
+NOT_HASHED = ("seed", "strategy", "progress")
+#: Figures of a run's row that are numbers (read back as floats: the store writes inf/nan as strings).
+FIGURES = ("vertex_mae", "psnr", "ssim", "it_per_s", "wall_s", "matching_s")
 
 
 def method_label(method: str) -> str:
@@ -23,61 +40,70 @@ def method_label(method: str) -> str:
     return STRATEGIES[method].label if method in STRATEGIES else method
 
 
-@dataclasses.dataclass(frozen=True)
-class BenchmarkRun:
-    method: str
-    seed: int
-    result: OptimizationResult
+def scene_digest(path: str | Path) -> str:
+    """Hash of a scene file's bytes (part of every run's key: editing the scene reruns its runs)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def run_benchmark(scene: Scene, methods: Sequence[str], seeds: Sequence[int], settings: OptimizeSettings,
-                  on_result: Callable[[BenchmarkRun], None] | None = None) -> list[BenchmarkRun]:
-    """Optimise ``scene`` with every method from every seed's start (the same start for all methods)."""
-    runs = []
-    for seed in seeds:
-        for method in methods:
-            res = optimize(scene, settings=dataclasses.replace(settings, strategy=method, seed=int(seed)))
-            run = BenchmarkRun(method, int(seed), res)
-            runs.append(run)
-            if on_result is not None:
-                on_result(run)
-    return runs
+def bench_config(settings: OptimizeSettings, resolution: int, digest: str) -> dict[str, Any]:
+    """What a run's key hashes besides scene, method and seed."""
+    return {"scene_digest": digest, "resolution": resolution,
+            "settings": {k: v for k, v in settings.flat().items() if k not in NOT_HASHED}}
+
+
+def bench_specs(scene: str, methods: Sequence[str], seeds: Sequence[int], config: Mapping[str, Any]) -> list[RunSpec]:
+    """One spec per seed and method (seed by seed, every method from the same start)."""
+    return [RunSpec(scene, method, int(seed), config) for seed in seeds for method in methods]
+
+
+class BenchRunner:
+    """The sweep's run function: optimise ``scene`` with the spec's method and seed, write the
+    run's strip (and GIF when ``animate``) into ``out_dir`` at once, return the run's row."""
+
+    def __init__(self, scene: Scene, settings: OptimizeSettings, out_dir: str | Path, animate: bool = True) -> None:
+        self.scene, self.settings, self.out_dir, self.animate = scene, settings, Path(out_dir), animate
+
+    def __call__(self, spec: RunSpec) -> dict[str, Any]:
+        res = optimize(self.scene, settings=dataclasses.replace(self.settings, strategy=spec.variant, seed=spec.seed))
+        files = write_run_images(self.out_dir, spec.variant, spec.seed, res, method_label(spec.variant), self.animate)
+        return {**res.summary(), "initial_parameters": {k: v.tolist() for k, v in res.initial_parameters.items()},
+                "history": res.history, "files": files}
+
+
+def figures(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's row with its figures as numbers again (``"inf"`` → ``inf``)."""
+    return {**row, **{k: float(row[k]) for k in FIGURES if isinstance(row.get(k), str)}}
 
 
 SUMMARY_COLUMNS = ("seed", "vertex_mae", "psnr", "ssim", "it_per_s", "wall_s", "matching_s")
 
 
-def summary_rows(runs: Sequence[BenchmarkRun]) -> list[dict[str, Any]]:
-    """One row per run (the scalar figures of :meth:`OptimizationResult.summary`), labelled by method."""
-    rows = []
-    for r in runs:
-        figures = r.result.summary()
-        rows.append({"method": method_label(r.method), **{k: figures[k] for k in SUMMARY_COLUMNS}})
-    return rows
+def summary_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One table row per run (its scalar figures), labelled by method."""
+    return [{"method": method_label(r["method"]), **{k: figures(r).get(k) for k in SUMMARY_COLUMNS}} for r in rows]
 
 
-def succeeded(result, metric: str, threshold: float) -> bool | None:
+def succeeded(row: Mapping[str, Any], metric: str, threshold: float) -> bool | None:
     """Whether a run reached the scene's success threshold: vertex MAE at most it, or PSNR at least it."""
-    value = result.psnr if metric == "psnr" else result.vertex_mae
+    value = figures(row).get("psnr" if metric == "psnr" else "vertex_mae")
     return None if value is None else metrics.meets_threshold(value, threshold, metrics.HIGHER_IS_BETTER[metric])
 
 
-def aggregate_rows(runs: Sequence[BenchmarkRun], threshold: float, metric: str = "vertex_mae") -> list[dict[str, Any]]:
+def aggregate_rows(rows: Sequence[Mapping[str, Any]], threshold: float, metric: str = "vertex_mae") -> list[dict[str, Any]]:
     """Per method: mean and median vertex MAE, successes over seeds (``metric`` against ``threshold``,
-    see :func:`succeeded`), mean PSNR, it/s."""
+    see :func:`succeeded`), mean PSNR, it/s, total wall time."""
     out = []
-    for method in dict.fromkeys(r.method for r in runs):
-        rs = [r.result for r in runs if r.method == method]
-        maes = sorted(r.vertex_mae for r in rs if r.vertex_mae is not None)
+    for method in dict.fromkeys(r["method"] for r in rows):
+        rs = [figures(r) for r in rows if r["method"] == method]
+        maes = sorted(r["vertex_mae"] for r in rs if r.get("vertex_mae") is not None)
         row: dict[str, Any] = {"method": method_label(method), "runs": len(rs)}
         if maes:
             row.update(mean_mae=sum(maes) / len(maes), median_mae=maes[len(maes) // 2])
         verdicts = [v for v in (succeeded(r, metric, threshold) for r in rs) if v is not None]
         if verdicts:
             row["success"] = f"{sum(verdicts)}/{len(verdicts)}"
-        row.update(mean_psnr=sum(r.psnr for r in rs) / len(rs),
-                   it_per_s=sum(r.iterations_per_second for r in rs) / len(rs),
-                   wall_s=sum(r.wall_seconds for r in rs))
+        row.update(mean_psnr=sum(r["psnr"] for r in rs) / len(rs), it_per_s=sum(r["it_per_s"] for r in rs) / len(rs),
+                   wall_s=sum(r["wall_s"] for r in rs))
         out.append(row)
     return out
 
@@ -87,40 +113,43 @@ TABLE_FORMATS = {"vertex_mae": ".4f", "psnr": ".2f", "ssim": ".4f", "it_per_s": 
                  "mean_mae": ".4f", "median_mae": ".4f", "mean_psnr": ".2f", "matching_s": ".1f"}
 
 
-def write_results(out_dir: Path, scene: Scene, runs: Sequence[BenchmarkRun], threshold: float,
-                  animate: bool = True, metric: str = "vertex_mae") -> list[Path]:
-    """Write JSON, CSV, image strips, the error plot and animations; returns the files written."""
+def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], records: Mapping[str, Mapping[str, Any]],
+                  threshold: float, metric: str = "vertex_mae", settings: OptimizeSettings | None = None,
+                  plot: bool = True) -> list[Path]:
+    """Write ``results.json`` / ``results.csv`` / ``history.csv`` (and ``error_vs_iteration.png`` when
+    ``plot``; it takes half a second) from the store's ``records`` of ``specs`` (the current command's
+    runs, finished ones only), and remove the strips and GIFs of no finished current run. Returns the
+    files written.
+
+    ``results.json`` also lists the current runs that failed (``failed``) and those not run yet
+    (``pending``, after Ctrl-C); ``complete`` is true when every run finished.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    settings = runs[0].result.settings if runs else None
-    written.append(report.write_json(out_dir / "results.json", {
+    done = [records[s.key] for s in specs if records.get(s.key, {}).get("status") == "ok"]
+    rows = [{**rec["result"], "key": rec["key"]} for rec in done]
+    failed = [{"method": s.variant, "seed": s.seed, "error": records[s.key].get("error")}
+              for s in specs if s.key in records and records[s.key].get("status") != "ok"]
+    pending = [{"method": s.variant, "seed": s.seed} for s in specs if s.key not in records]
+    written = [report.write_json(out_dir / "results.json", {
         "scene": scene.name, "resolution": scene.resolution, "views": scene.num_views,
-        "success_metric": metric, "success_threshold": threshold, "settings": settings,
-        "summary": aggregate_rows(runs, threshold, metric), "runs": [
-            {**r.result.summary(), "method": r.method,
-             "initial_parameters": {k: v.tolist() for k, v in r.result.initial_parameters.items()},
-             "history": r.result.history} for r in runs]}))
-    written.append(report.write_csv(out_dir / "results.csv", summary_rows(runs)))
+        "success_metric": metric, "success_threshold": threshold,
+        "settings": None if settings is None else {k: v for k, v in settings.flat().items() if k not in NOT_HASHED},
+        "store": RUNS_FILE, "complete": not failed and not pending, "requested": len(specs), "finished": len(rows),
+        "failed": failed, "pending": pending, "summary": aggregate_rows(rows, threshold, metric), "runs": rows})]
+    written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))
     written.append(report.write_csv(out_dir / "history.csv", [
-        {"method": r.method, "seed": r.seed, **h} for r in runs for h in r.result.history]))
-    for r in runs:
-        res = r.result
-        # Small renders are enlarged (nearest neighbour) so that strips stay legible.
-        zoom = max(1, 128 // res.final_images.shape[2])
-        big = lambda img: img.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1)  # noqa: E731
-        rows = [[big(res.initial_images[v]), big(res.target_images[v]), big(res.final_images[v])]
-                for v in range(res.final_images.shape[0])]
-        written.append(report.save_strip(out_dir / f"strip_{r.method}_seed{r.seed}.png", rows,
-                                         ["start", "target", method_label(r.method)]))
-        if animate and res.frames:
-            written.append(report.save_animation(out_dir / f"animation_{r.method}_seed{r.seed}.gif",
-                                                 [big(f) for f in res.frames], fps=12))
-    curves = {f"{method_label(r.method)}/seed{r.seed}":
-              ([h["iteration"] for h in r.result.history], [h["vertex_mae"] for h in r.result.history])
-              for r in runs if r.result.vertex_mae is not None}
-    if curves:
-        written.append(report.plot_curves(out_dir / "error_vs_iteration.png", curves, xlabel="iteration",
-                                          ylabel="vertex MAE", title=f"{scene.name}: vertex error", logy=True,
+        {"method": r["method"], "seed": r["seed"], **h} for r in rows for h in r["history"]]))
+    remove_stale_run_files(out_dir, [name for r in rows for name in run_files(r)])
+    curves = {f"{method_label(r['method'])}/seed{r['seed']}":
+              ([h["iteration"] for h in r["history"]], [float(h["vertex_mae"]) for h in r["history"]])
+              for r in rows if r.get("vertex_mae") is not None}
+    plot_file = out_dir / "error_vs_iteration.png"
+    if not plot:
+        pass
+    elif curves:
+        written.append(report.plot_curves(plot_file, curves, xlabel="iteration", ylabel="vertex MAE",
+                                          title=f"{scene.name}: vertex error", logy=True,
                                           threshold=threshold if metric == "vertex_mae" else None))
+    else:
+        remove_files([plot_file])  # an earlier command's plot would show runs that are not current
     return written

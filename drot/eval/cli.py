@@ -4,13 +4,22 @@
     drot-bench --scene kitty --iterations 1000 --seeds 10 --resolution 128   # the paper's protocol
     drot-bench --scene kitty --device cuda         # on a GPU the defaults are the paper's full protocol
 
-Prints a table (method, seed, vertex MAE, PSNR, SSIM, it/s, wall s) and writes a results folder:
-``results.json`` / ``results.csv`` / ``history.csv``, one PNG strip (start / target / result per
-view) per run, ``error_vs_iteration.png``, and a GIF animation per run.
+Prints a line per run and a table (method, seed, vertex MAE, PSNR, SSIM, it/s, wall s) and writes a
+results folder (default ``drot-results/<scene>``, see :mod:`drot.eval.bench_files`): every run is
+kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.json`` /
+``results.csv`` / ``history.csv`` are rewritten after every run, ``error_vs_iteration.png`` at the end.
+
+* Ctrl-C after k runs leaves those k runs on disk, says where, and exits with code 130.
+* The same command again resumes: finished runs (same scene file, resolution and settings) are
+  skipped and reported, the rest run; ``--fresh`` removes the folder's earlier results first;
+  ``--retry-failed`` reruns the runs that raised (recorded as failed; exit code 1).
+* Every flag and ``--out`` are checked before any work (exit code 2, naming the flag, the value and
+  what is allowed); the flags that are settings are checked by :class:`OptimizeSettings` itself.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,8 +34,11 @@ from ..optim.schedule import STRATEGIES
 from ..optim.settings import BACKGROUND_MODES, DEFAULTS, OptimizeSettings
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
-from .bench import TABLE_COLUMNS, TABLE_FORMATS, aggregate_rows, method_label, run_benchmark, summary_rows, write_results
-from .scene_benchmark import benchmark_config, optimize_defaults
+from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
+                    method_label, scene_digest, summary_rows, write_results)
+from .bench_files import check_out_dir, missing_files, previous_files, remove_files
+from .scene_benchmark import MIN_RESOLUTION, benchmark_config, optimize_defaults
+from .sweep import RUNS_FILE, RunStore, run_sweep
 
 #: Scene sets: where their files live relative to a scene folder.
 PROTOCOLS = {"drot": "", "paper": "paper/"}
@@ -49,11 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{name} ({strategy.description})" for name, strategy in STRATEGIES.items()))
     p.add_argument("--seeds", type=int, default=None,
                    help=f"number of random starts (default: {QUICK['seeds']} on CPU, {FULL['seeds']} on CUDA)")
-    p.add_argument("--first-seed", type=int, default=0, help="seed of the first start")
+    p.add_argument("--first-seed", type=int, default=0, help="seed of the first start (seeds are 0 .. 2**32 - 1)")
     p.add_argument("--iterations", type=int, default=None,
                    help=f"iterations per run (default: {QUICK['iterations']} on CPU, {FULL['iterations']} on CUDA)")
     p.add_argument("--resolution", type=int, default=None,
-                   help=f"render resolution, square (default: {QUICK['resolution']})")
+                   help=f"render resolution, square, at least {MIN_RESOLUTION} (default: {QUICK['resolution']})")
     p.add_argument("--device", default=DEFAULTS["device"], help="cpu or cuda")
     p.add_argument("--backend", default=DEFAULTS["backend"],
                    help=f"rendering backend: auto or one of {', '.join(backend_names())}")
@@ -80,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES))
     p.add_argument("--threshold", type=float, default=None,
                    help="success threshold on the scene's metric: vertex MAE at most, or PSNR (dB) at least (default: the scene's)")
-    p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>)")
+    p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>); a folder of "
+                                                "earlier results is resumed: runs already there are skipped")
+    p.add_argument("--fresh", action="store_true",
+                   help="remove the earlier results drot-bench wrote in --out (its runs.jsonl, results.*, "
+                        "history.csv, strips, GIFs, plot) and run everything again")
+    p.add_argument("--retry-failed", action="store_true", help="rerun the runs recorded as failed")
     p.add_argument("--frames", type=int, default=40, help="animation frames per run (0: no animation)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--list-scenes", action="store_true", help="list available scenes and exit")
@@ -108,6 +125,57 @@ def scene_name(args: argparse.Namespace) -> str:
     return args.scene if args.protocol == "drot" or Path(args.scene).suffix == ".toml" else PROTOCOLS[args.protocol] + args.scene
 
 
+#: drot-bench flag of each setting that OptimizeSettings checks.
+SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
+                 "match_interval": "--K", "rgbxy_fraction": "--hybrid-fraction", "max_points": "--max-points",
+                 "record_frames": "--frames"}
+#: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
+FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
+               "hybrid_fraction": "--hybrid-fraction", "threshold": "--threshold"}
+SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds: 0 .. 2**32 - 1 is safe for both
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """ValueError naming the flag, its value and what is allowed, for the flags that are not settings."""
+    for dest, flag in FLOAT_FLAGS.items():
+        value = getattr(args, dest)
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"{flag} {value}: must be a finite number")
+    if args.seeds < 1:
+        raise ValueError(f"--seeds {args.seeds}: must be an integer >= 1 (the number of random starts)")
+    if not 0 <= args.first_seed <= SEED_LIMIT - args.seeds:
+        raise ValueError(f"--first-seed {args.first_seed}: must be an integer >= 0 with the last seed "
+                         f"(--first-seed + --seeds - 1) at most {SEED_LIMIT - 1}")
+    if args.resolution < MIN_RESOLUTION:
+        raise ValueError(f"--resolution {args.resolution}: must be an integer >= {MIN_RESOLUTION} "
+                         f"(SSIM's {MIN_RESOLUTION}x{MIN_RESOLUTION} window must fit in the image)")
+    if args.threshold is not None and args.threshold < 0:
+        raise ValueError(f"--threshold {args.threshold}: must be a number >= 0 (a vertex MAE, or a PSNR in dB)")
+
+
+def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
+    """The runs' OptimizeSettings; its ValueError comes back naming the flag that holds the bad value."""
+    values = {"iterations": args.iterations, "lr": args.lr, "lr_decay": args.lr_decay, "lam": args.lam,
+              "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.hybrid_fraction,
+              "max_points": args.max_points, "record_frames": args.frames}
+    try:
+        return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.solver,
+                                background=args.background, l2_schedule=args.l2_schedule, device=args.device,
+                                backend=args.backend, progress=not args.no_progress)
+    except ValueError as exc:
+        for name, flag in SETTING_FLAGS.items():  # which flag: each setting on its own
+            try:
+                OptimizeSettings(**{name: values[name]})
+            except ValueError as one:
+                raise ValueError(f"{flag} {values[name]}: {one}") from None
+        raise exc
+
+
+def _run_line(label: str, seed: int, row: dict) -> str:
+    mae = "n/a" if row.get("vertex_mae") is None else f"{float(row['vertex_mae']):.4f}"
+    return f"{label:<14} seed {seed}: vertex MAE {mae}, PSNR {float(row['psnr']):.2f} dB, {float(row['it_per_s']):.1f} it/s"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_scenes:
@@ -116,55 +184,87 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg, path = scene_config(scene_name(args))
         args = apply_protocol_defaults(args, optimize_defaults(cfg, path))
-        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
         bad = [m for m in methods if m not in STRATEGIES]
         if bad or not methods:
-            raise ValueError(f"unknown method(s) {bad}; choose among {', '.join(STRATEGIES)}")
-        if args.seeds <= 0:
-            raise ValueError(f"--seeds must be positive, got {args.seeds}")
-        if args.resolution < 8:
-            raise ValueError(f"--resolution must be at least 8, got {args.resolution}")
+            raise ValueError(f"--methods: unknown method(s) {bad}; choose among {', '.join(STRATEGIES)}")
+        check_flags(args)
+        settings = settings_from_args(args)
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available (this torch build or machine has no GPU)")
         scene = scene_from_config(cfg, path, resolution=args.resolution)
         bench_cfg = benchmark_config(cfg, path)
         metric = bench_cfg["metric"]
         threshold = args.threshold if args.threshold is not None else bench_cfg["success_threshold"]
-        settings = OptimizeSettings(
-            iterations=args.iterations, lr=args.lr, lr_decay=args.lr_decay, lam=args.lam, blur=args.blur,
-            match_interval=args.match_interval,
-            rgbxy_fraction=args.hybrid_fraction, matcher=args.matcher, sinkhorn_solver=args.solver,
-            max_points=args.max_points, background=args.background, l2_schedule=args.l2_schedule,
-            device=args.device, backend=args.backend, progress=not args.no_progress, record_frames=args.frames)
+        out_dir = check_out_dir(args.out or Path("drot-results") / (
+            f"{args.protocol}-{scene.name}" if args.protocol != "drot" else scene.name))
     except (ValueError, FileNotFoundError) as exc:
         print(f"drot-bench: error: {exc}", file=sys.stderr)
         return 2
 
-    out_dir = Path(args.out or Path("drot-results") / (f"{args.protocol}-{scene.name}" if args.protocol != "drot"
-                                                       else scene.name))
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     print(f"drot-bench: scene {scene.name} ({scene.num_views} views, {scene.resolution[0]}x{scene.resolution[1]}), "
           f"methods {', '.join(method_label(m) for m in methods)}, seeds {seeds[0]}..{seeds[-1]}, "
           f"{args.iterations} iterations, device {args.device}", flush=True)
+    if args.fresh:
+        removed = remove_files(previous_files(out_dir))
+        print(f"drot-bench: --fresh: removed {len(removed)} file(s) of earlier results from {out_dir}/")
+    specs = bench_specs(scene.name, methods, seeds, bench_config(settings, args.resolution, scene_digest(path)))
+    records = RunStore(out_dir).records()
+    redo = lambda rec: missing_files(out_dir, rec)  # noqa: E731
+    done = [s for s in specs if records.get(s.key, {}).get("status") == "ok" and not redo(records[s.key])]
+    failed_before = [s for s in specs if s.key in records and records[s.key].get("status") != "ok"]
+    if done or failed_before:
+        left = len(specs) - len(done) - (0 if args.retry_failed else len(failed_before))
+        print(f"drot-bench: resuming in {out_dir}/: {len(done)} of {len(specs)} runs already done (skipped), "
+              f"{left} to run (--fresh starts over)")
+        for s in done:
+            print(f"  {_run_line(method_label(s.variant), s.seed, records[s.key]['result'])}  (skipped)")
+        if failed_before and not args.retry_failed:
+            print(f"drot-bench: {len(failed_before)} run(s) failed before and are left alone (--retry-failed reruns them)")
     t0 = time.perf_counter()
 
-    def on_result(run):
-        r = run.result
-        mae = "n/a" if r.vertex_mae is None else f"{r.vertex_mae:.4f}"
-        print(f"  {method_label(run.method):<14} seed {run.seed}: vertex MAE {mae}, "
-              f"PSNR {r.psnr:.2f} dB, {r.iterations_per_second:.1f} it/s", flush=True)
+    def write(plot: bool = True) -> None:
+        write_results(out_dir, scene, specs, records, threshold, metric, settings, plot=plot)
 
-    runs = run_benchmark(scene, methods, seeds, settings, on_result=on_result)
-    print()
-    print(report.format_table(summary_rows(runs), TABLE_COLUMNS, TABLE_FORMATS))
-    print()
-    agg = aggregate_rows(runs, threshold, metric)
-    print(f"per method (success = {'PSNR >= ' if metric == 'psnr' else 'vertex MAE <= '}{threshold}):")
-    print(report.format_table(agg, [c for c in ["method", "runs", "mean_mae", "median_mae", "success", "mean_psnr",
-                                                "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
-    write_results(out_dir, scene, runs, threshold, animate=args.frames > 0, metric=metric)
-    print(f"\nresults written to {out_dir}/ (results.json, results.csv, strips, error_vs_iteration.png, animations)")
+    def on_record(rec: dict) -> None:
+        records[rec["key"]] = rec
+        label = method_label(rec["variant"])
+        if rec["status"] == "ok":
+            print(f"  {_run_line(label, rec['seed'], rec['result'])}", flush=True)
+        else:
+            print(f"  {label:<14} seed {rec['seed']}: failed: {rec['error']}", file=sys.stderr, flush=True)
+        write(plot=False)  # the plot at the end (and on Ctrl-C)
+
+    try:
+        run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.frames > 0), out_dir,
+                  retry_failed=args.retry_failed, progress=False, on_record=on_record, redo=redo)
+    except KeyboardInterrupt:
+        write()
+        finished = sum(records.get(s.key, {}).get("status") == "ok" for s in specs)
+        print(f"\ndrot-bench: interrupted: {finished} of {len(specs)} runs finished and kept in {out_dir}/ "
+              f"(results.json, results.csv, {RUNS_FILE}, strips); run the same command again to resume "
+              f"(finished runs are skipped)", file=sys.stderr, flush=True)
+        return 130
+    write()
+    rows = [records[s.key]["result"] for s in specs if records.get(s.key, {}).get("status") == "ok"]
+    failed = [s for s in specs if records.get(s.key, {}).get("status") not in (None, "ok")]
+    if rows:
+        print()
+        print(report.format_table(summary_rows(rows), TABLE_COLUMNS, TABLE_FORMATS))
+        print()
+        agg = aggregate_rows(rows, threshold, metric)
+        print(f"per method (success = {'PSNR >= ' if metric == 'psnr' else 'vertex MAE <= '}{threshold}):")
+        print(report.format_table(agg, [c for c in ["method", "runs", "mean_mae", "median_mae", "success", "mean_psnr",
+                                                    "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
+    print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
+          f"{', animations' if args.frames > 0 else ''})")
     print(f"total wall time {time.perf_counter() - t0:.1f} s")
+    if failed:
+        print(f"drot-bench: {len(failed)} run(s) failed: "
+              + "; ".join(f"{s.variant} seed {s.seed}: {records[s.key].get('error')}" for s in failed)
+              + f" (tracebacks in {out_dir / RUNS_FILE}; --retry-failed reruns them)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,16 +6,22 @@ evaluation tools (``drot-bench``, :mod:`drot.eval.cli`) read it here::
     [benchmark]                           # drot-bench defaults for this scene
     metric = "vertex_mae"                 # the scene's main metric: "vertex_mae" (lower is better) or "psnr" (dB, higher)
     success_threshold = 0.01              # a run counts as converged at vertex MAE <= threshold, or PSNR >= threshold
+
+Also the ``[optimize]`` table (a protocol's defaults for the scene, :func:`optimize_defaults`) and
+:data:`MIN_RESOLUTION`, the smallest resolution a benchmark takes (SSIM's window).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..metrics import HIGHER_IS_BETTER
+from ..metrics import _SSIM_WIN, HIGHER_IS_BETTER
 
 # The main metrics a scene's benchmark may report → whether higher is better.
 METRICS = HIGHER_IS_BETTER
+#: Smallest render resolution a benchmark takes: SSIM's 11×11 window must fit in the image (the
+#: renderer, the matchers and the L2 schedules all run at 11², and SSIM fails below it).
+MIN_RESOLUTION = _SSIM_WIN
 
 
 def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str, Any]:
@@ -42,7 +48,8 @@ def benchmark_config(cfg: dict[str, Any], path: Path | None = None) -> dict[str,
 OPTIMIZE_KEYS = {
     "iterations": ("a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
     "seeds": ("a positive integer", lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0),
-    "resolution": ("an integer >= 8", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 8),
+    "resolution": (f"an integer >= {MIN_RESOLUTION}",
+                   lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= MIN_RESOLUTION),
     "lr": ("a positive number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0),
     "lr_decay": ("a number in (0, 1]", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
                  and 0 < v <= 1),

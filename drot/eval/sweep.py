@@ -7,7 +7,9 @@ and a run function. :func:`run_sweep` appends one JSON line per finished run to
 * stopped by Ctrl-C or killed, and started again on the same folder, it skips every run already
   recorded and runs the rest (a line torn by a kill mid-write is ignored, and that run redone);
 * a run that raises is recorded with ``status = "error"``, its message and a traceback summary,
-  and the sweep goes on; a later sweep leaves it alone unless ``retry_failed=True``.
+  and the sweep goes on; a later sweep leaves it alone unless ``retry_failed=True``;
+* ``redo(record)`` may ask for a recorded run to be done again (``drot-bench`` redoes a run whose
+  strip or GIF is no longer on disk).
 
 A run is identified by its key, ``scene|variant|seed=N|<settings hash>``, where the hash covers the
 whole ``config``: change a setting and the run is new, keep it and the recorded result is reused.
@@ -127,7 +129,8 @@ def _error_summary(exc: BaseException, frames: int = 6) -> str:
 
 def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, Any]],
               folder: str | os.PathLike, retry_failed: bool = False, progress: bool = True,
-              on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[str, dict[str, Any]]:
+              on_record: Callable[[dict[str, Any]], None] | None = None,
+              redo: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, dict[str, Any]]:
     """Run every spec not yet recorded in ``folder``, recording each as soon as it finishes.
 
     Args:
@@ -137,6 +140,7 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
         retry_failed: also rerun the specs whose recorded status is ``"error"``.
         progress: a tqdm bar over the whole sweep (runs already recorded count as done).
         on_record: called with each new record after it is stored.
+        redo: also rerun the recorded specs whose record it returns true for.
 
     Returns:
         key -> record for every spec that has one (including runs from earlier sweeps).
@@ -150,7 +154,8 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
     for spec in specs:
         unique.setdefault(spec.key, spec)
     todo = [s for k, s in unique.items()
-            if k not in done or (retry_failed and done[k].get("status") != "ok")]
+            if k not in done or (retry_failed and done[k].get("status") != "ok")
+            or (redo is not None and redo(done[k]))]
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -1,5 +1,11 @@
 """Text, JSON and CSV files, written atomically: ``write_text``, ``write_json``, ``write_csv``,
-``to_jsonable``."""
+``to_jsonable``.
+
+Each file is written to a temporary file beside it and renamed over it, so readers never see it
+half written. The file gets the mode ``open()`` would give it: a new file ``0o666 & ~umask``
+(``0o644`` under the usual umask 022, readable like the images written beside it), a file that
+is replaced keeps its mode.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,12 +79,30 @@ def _json_key(key: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new temporary file beside ``path``, created with mode 0o666 so that the kernel applies the
+    umask as for ``open()`` (``tempfile.mkstemp`` would make it 0o600)."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except FileExistsError:
+            continue
+        return fd, str(tmp)
+
+
 def _atomic_write_text(path: PathLike, text: str) -> Path:
     """Write via a temporary file + rename so readers never see a half-written file."""
     path = _prepare_path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:  # a file that is replaced keeps its mode, as with open(path, "w")
+        mode = stat.S_IMODE(os.stat(path).st_mode) if path.is_file() else None
+    except OSError:
+        mode = None
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            if mode is not None:
+                os.chmod(tmp, mode)
             f.write(text)
         os.replace(tmp, path)
     except BaseException:
