@@ -235,15 +235,17 @@ def test_bad_accessory_images(tmp_path):
 
 
 # ------------------------------------------------------------------------------- the catalogue
-def test_bad_input_catalogue_of_apps_and_mesh_files_is_all_good():
+AREAS = {"smpl", "blendshapes", "furniture", "accessory", "mesh", "scene file", "settings", "target", "run", "cli"}
+
+
+def test_bad_input_catalogue_is_all_good(one_thread):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         catalogue = importlib.import_module("bad_inputs")
-        cases = [c for c in catalogue.discover(ROOT / "benchmarks")
-                 if c.area in ("smpl", "blendshapes", "furniture", "accessory", "mesh") and "20M" not in c.label]
+        cases = [c for c in catalogue.discover(ROOT / "benchmarks") if "20M" not in c.label]
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    assert len(cases) >= 25
+    assert {c.area for c in cases} == AREAS and len(cases) >= 150
     outcomes = catalogue.run(cases)
     bad = [(o.case.label, o.outcome, o.first_line) for o in outcomes if o.outcome not in ("good", "skipped")]
     assert not bad, "\n".join(map(str, bad))

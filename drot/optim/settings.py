@@ -116,8 +116,8 @@ class MatchingSettings:
         if self.matcher not in MATCHERS:
             raise ValueError(f"unknown matcher {self.matcher!r}; valid names: {', '.join(MATCHERS)}")
         check_lam(self.lam)
-        if not self.blur > 0:
-            raise ValueError(f"Sinkhorn blur (ε) must be positive, got {self.blur}")
+        if not (self.blur > 0 and math.isfinite(self.blur)):
+            raise ValueError(f"Sinkhorn blur (ε) must be positive and finite, got {self.blur}")
         if not 0 < self.scaling < 1:
             raise ValueError(f"Sinkhorn scaling must be in (0, 1), got {self.scaling}")
         if isinstance(self.match_interval, bool) or not isinstance(self.match_interval, int) or self.match_interval < 0:

@@ -38,9 +38,13 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.seeds < 1 or self.iterations < 1:
-            raise ValueError("a protocol needs at least one seed and one iteration")
-        if min(self.resolution, self.high_resolution, self.bipartite_resolution) < 16:
-            raise ValueError("resolutions must be at least 16 (SSIM needs 11 x 11 pixels)")
+            raise ValueError(f"a protocol needs at least one seed and one iteration (--seeds {self.seeds}, "
+                             f"--iterations {self.iterations})")
+        small = {k: v for k, v in (("resolution", self.resolution), ("high_resolution", self.high_resolution),
+                                   ("bipartite_resolution", self.bipartite_resolution)) if v < 16}
+        if small:
+            raise ValueError("resolutions must be at least 16 (SSIM needs 11 x 11 pixels): got "
+                             + ", ".join(f"{k} {v}" for k, v in small.items()))
         unknown = [v for v in (self.variants or ()) if v not in VARIANTS_BY_ID]
         if unknown:
             raise ValueError(f"unknown variant(s) {unknown}; valid: {', '.join(VARIANTS_BY_ID)}")
