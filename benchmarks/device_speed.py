@@ -25,7 +25,8 @@ import argparse
 import torch
 
 import drot
-from drot.render import extension, report
+from drot import report
+from drot.render import extension
 from drot.matching.pixels import image_points
 from drot.matching.sinkhorn import SinkhornMatcher
 from drot.render.proxies import freeze_surface_points
