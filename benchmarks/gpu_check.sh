@@ -95,8 +95,9 @@ trap finish EXIT
 {
     echo "# drot GPU check: $MODE"
     echo
-    echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), host ${HOSTNAME:-?}, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
-         "$(git status --porcelain 2>/dev/null | grep -q . && echo '(with local changes)'), budget ${BUDGET} s, logs in $OUT_DIR/"
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo '?')
+    if git status --porcelain 2>/dev/null | grep -q .; then commit="$commit (with local changes)"; fi
+    echo "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), host ${HOSTNAME:-?}, commit $commit, budget ${BUDGET} s, logs in $OUT_DIR/"
     echo
     echo "| step | status | seconds | key figures |"
     echo "| --- | --- | --- | --- |"
