@@ -2,6 +2,7 @@
 
     python benchmarks/device_speed.py --device cuda          # the issue-3 figures on a GPU
     python benchmarks/device_speed.py                        # the same on the CPU (fewer iterations)
+    python benchmarks/device_speed.py --json speed.json      # the tables also as JSON (benchmarks/gpu_check.sh)
 
 Prints three tables (KITTY cat, 7280 triangles, 6 views; backend "auto": nvdiffrast on CUDA when
 installed, else the PyTorch backend):
@@ -21,11 +22,14 @@ the baseline 173 it/s averaged over its scenes. drot's H100 targets: ≥ 300 it/
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import torch
 
 import drot
-from drot.render import extension, report
+from drot import report
+from drot.render import extension
 from drot.matching.pixels import image_points
 from drot.matching.sinkhorn import SinkhornMatcher
 from drot.render.proxies import freeze_surface_points
@@ -115,6 +119,8 @@ def main() -> None:
     ap.add_argument("--max-points-side", type=int, default=None,
                     help="skip matchings with more points per side (default: none on CUDA, 20000 on CPU)")
     ap.add_argument("--skip", default="", help="comma-separated sections to skip: optimize, matching, op")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the three tables to this JSON file (rewritten after each section)")
     args = ap.parse_args()
     cuda = args.device.startswith("cuda")
     args.iterations = args.iterations or (500 if cuda else 60)
@@ -128,16 +134,25 @@ def main() -> None:
     device_name = torch.cuda.get_device_name(args.device) if cuda else "CPU"
     print(f"device {args.device} ({device_name}), rendering backend {backend.name}, torch {torch.__version__}, "
           f"drot._C: {extension.extension_status().reason}")
+    found = {"device": args.device, "device_name": device_name, "backend": backend.name, "torch": torch.__version__,
+             "extension": extension.extension_status().reason, "iterations": args.iterations, "repeats": args.repeats}
+
+    def keep(section: str, rows: list[dict]) -> list[dict]:
+        found[section] = rows
+        if args.json:
+            args.json.write_text(json.dumps(found, indent=1, default=float) + "\n")
+        return rows
+
     fmt = {"it_per_s": ".1f", "vertex_mae": ".4f", "ms": ".1f", "reference_ms": ".2f", "op_ms": ".2f", "speed-up": ".1f"}
     if "optimize" not in skip:
         print("\n1. optimisation speed (KITTY, 6 views, one view per iteration)")
-        print(report.format_table(rows := optimisation_speed(args, args.backend), list(rows[0]), fmt))
+        print(report.format_table(rows := keep("optimize", optimisation_speed(args, args.backend)), list(rows[0]), fmt))
     if "matching" not in skip:
         print("\n2. one matching, Sinkhorn λ 0.5 blur 0.01 scaling 0.5 (median ms)")
-        print(report.format_table(rows := matching_speed(args, backend), list(rows[0]), fmt))
+        print(report.format_table(rows := keep("matching", matching_speed(args, backend)), list(rows[0]), fmt))
     if "op" not in skip:
         print("\n3. frozen-barycentrics op, forward + backward of 6 views (median ms)")
-        rows = op_speed(args, backend)
+        rows = keep("op", op_speed(args, backend))
         print(report.format_table(rows, list(dict.fromkeys(k for r in rows for k in r)), fmt))
 
 
