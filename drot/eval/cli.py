@@ -13,6 +13,11 @@ kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.j
 * The same command again resumes: finished runs (same scene file, resolution and settings) are
   skipped and reported, the rest run; ``--fresh`` removes the folder's earlier results first;
   ``--retry-failed`` reruns the runs that raised (recorded as failed; exit code 1).
+* ``--workers N`` runs N runs at a time as tasks of a local Ray instance, ``--ray-address ADDRESS`` on
+  an existing Ray cluster (``pip install "drot[distributed]"``, see :mod:`drot.eval.ray_executor`);
+  this process still writes ``runs.jsonl`` as each run finishes. The workers write the strips and
+  GIFs into ``--out`` themselves: on a cluster, give an ``--out`` every node shares (a run whose
+  strip is missing on the driver's disk is redone by the next command).
 * Every flag and ``--out`` are checked before any work (exit code 2, naming the flag, the value and
   what is allowed); the flags that are settings are checked by :class:`OptimizeSettings` itself.
 """
