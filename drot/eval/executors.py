@@ -116,4 +116,6 @@ def describe_executor(executor: Any) -> str:
     if executor is None or not hasattr(executor, "worker_drot"):
         return "in this process"
     where = f"Ray cluster {executor.address}" if executor.address else f"local Ray instance, {executor.workers} workers"
+    if executor.worker_drot is None:
+        return f"{where} (not started: nothing to run)"
     return f"{where}; workers imported drot from {executor.worker_drot}"

@@ -82,10 +82,13 @@ def _drot_location() -> str:
 
 def _crash_outcome(spec: Any, exc: BaseException) -> Outcome:
     """A failed outcome for a task Ray could not finish (its worker died twice, its node was lost...)."""
+    import ray.exceptions as rex
+
+    died = (rex.WorkerCrashedError, rex.NodeDiedError, rex.OutOfMemoryError, rex.RayActorError)
+    why = "the run's worker died, and again when retried" if isinstance(exc, died) else "Ray could not run it"
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
-    return Outcome(spec, error=f"{type(exc).__name__}: {first} (the run's worker died; retried once)",
-                   traceback=text[-2000:])
+    return Outcome(spec, error=f"{type(exc).__name__}: {first} ({why})", traceback=text[-2000:])
 
 
 class RayExecutor:
