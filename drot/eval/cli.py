@@ -13,6 +13,11 @@ kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.j
 * The same command again resumes: finished runs (same scene file, resolution and settings) are
   skipped and reported, the rest run; ``--fresh`` removes the folder's earlier results first;
   ``--retry-failed`` reruns the runs that raised (recorded as failed; exit code 1).
+* ``--workers N`` runs N runs at a time as tasks of a local Ray instance, ``--ray-address ADDRESS`` on
+  an existing Ray cluster (``pip install "drot[distributed]"``, see :mod:`drot.eval.ray_executor`);
+  this process still writes ``runs.jsonl`` as each run finishes. The workers write the strips and
+  GIFs into ``--out`` themselves: on a cluster, give an ``--out`` every node shares (a run whose
+  strip is missing on the driver's disk is redone by the next command).
 * Every flag and ``--out`` are checked before any work (exit code 2, naming the flag, the value and
   what is allowed); the flags that are settings are checked by :class:`OptimizeSettings` itself.
 """
@@ -38,6 +43,7 @@ from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, b
                     method_label, scene_digest, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files
 from .scene_benchmark import MIN_RESOLUTION, benchmark_config, optimize_defaults
+from .executors import add_executor_arguments, describe_executor, executor_from_args
 from .sweep import RUNS_FILE, RunStore, run_sweep
 
 #: Scene sets: where their files live relative to a scene folder.
@@ -98,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove the earlier results drot-bench wrote in --out (its runs.jsonl, results.*, "
                         "history.csv, strips, GIFs, plot) and run everything again")
     p.add_argument("--retry-failed", action="store_true", help="rerun the runs recorded as failed")
+    add_executor_arguments(p)
     p.add_argument("--frames", type=int, default=40, help="animation frames per run (0: no animation)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--list-scenes", action="store_true", help="list available scenes and exit")
@@ -192,13 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available (this torch build or machine has no GPU)")
+        executor = executor_from_args(args.workers, args.ray_address, args.device)
         scene = scene_from_config(cfg, path, resolution=args.resolution)
         bench_cfg = benchmark_config(cfg, path)
         metric = bench_cfg["metric"]
         threshold = args.threshold if args.threshold is not None else bench_cfg["success_threshold"]
         out_dir = check_out_dir(args.out or Path("drot-results") / (
             f"{args.protocol}-{scene.name}" if args.protocol != "drot" else scene.name))
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"drot-bench: error: {exc}", file=sys.stderr)
         return 2
 
@@ -238,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.frames > 0), out_dir,
-                  retry_failed=args.retry_failed, progress=False, on_record=on_record, redo=redo)
+                  retry_failed=args.retry_failed, progress=False, on_record=on_record, redo=redo, executor=executor)
     except KeyboardInterrupt:
         write()
         finished = sum(records.get(s.key, {}).get("status") == "ok" for s in specs)
@@ -259,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                                                     "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
           f"{', animations' if args.frames > 0 else ''})")
-    print(f"total wall time {time.perf_counter() - t0:.1f} s")
+    print(f"total wall time {time.perf_counter() - t0:.1f} s"
+          + (f" (runs on {describe_executor(executor)})" if executor is not None else ""))
     if failed:
         print(f"drot-bench: {len(failed)} run(s) failed: "
               + "; ".join(f"{s.variant} seed {s.seed}: {records[s.key].get('error')}" for s in failed)

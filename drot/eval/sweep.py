@@ -26,13 +26,12 @@ import datetime
 import hashlib
 import json
 import os
-import time
-import traceback
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..report import to_jsonable as _jsonable
+from .executors import Outcome, SequentialExecutor, error_summary
 
 __all__ = ["RunSpec", "RunStore", "run_sweep", "failed", "settings_hash", "RUNS_FILE"]
 
@@ -120,17 +119,15 @@ class RunStore:
             os.fsync(fh.fileno())
 
 
-def _error_summary(exc: BaseException, frames: int = 6) -> str:
-    """The last ``frames`` stack frames and the exception line, as text."""
-    tb = traceback.extract_tb(exc.__traceback__)[-frames:]
-    lines = [f"{Path(f.filename).name}:{f.lineno} in {f.name}: {(f.line or '').strip()}" for f in tb]
-    return "\n".join(lines + [f"{type(exc).__name__}: {exc}"])
+#: Kept for callers of the old private name.
+_error_summary = error_summary
 
 
 def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, Any]],
               folder: str | os.PathLike, retry_failed: bool = False, progress: bool = True,
               on_record: Callable[[dict[str, Any]], None] | None = None,
-              redo: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, dict[str, Any]]:
+              redo: Callable[[dict[str, Any]], bool] | None = None,
+              executor: Any = None) -> dict[str, dict[str, Any]]:
     """Run every spec not yet recorded in ``folder``, recording each as soon as it finishes.
 
     Args:
@@ -141,12 +138,17 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
         progress: a tqdm bar over the whole sweep (runs already recorded count as done).
         on_record: called with each new record after it is stored.
         redo: also rerun the recorded specs whose record it returns true for.
+        executor: where the runs execute (see :mod:`drot.eval.executors`): in this process one after
+            another (None, the default), or e.g. a :class:`drot.eval.ray_executor.RayExecutor`. Results
+            are stored here, by this process, in the order they finish.
 
     Returns:
         key -> record for every spec that has one (including runs from earlier sweeps).
 
     ``KeyboardInterrupt`` (and ``SystemExit``) stop the sweep at once: the run in progress is
-    lost, every finished one is already on disk. Any other exception is recorded as a failed run.
+    lost (with an executor running several, every pending one is cancelled), every finished one is
+    already on disk. Any other exception of a run is recorded as a failed run, and so is a run whose
+    worker died (after the executor's retry).
     """
     store = RunStore(Path(folder))
     done = store.records()
@@ -161,31 +163,39 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
         from tqdm.auto import tqdm
         bar = tqdm(total=len(unique), initial=len(unique) - len(todo), desc="sweep", unit="run",
                    dynamic_ncols=True, disable=None)
+
+    def on_start(spec: RunSpec) -> None:
+        if bar is not None:
+            bar.set_postfix_str(f"{spec.scene} {spec.variant} seed {spec.seed}")
+
+    executor = SequentialExecutor() if executor is None else executor
     try:
-        for spec in todo:
-            if bar is not None:
-                bar.set_postfix_str(f"{spec.scene} {spec.variant} seed {spec.seed}")
-            record: dict[str, Any] = {"key": spec.key, "scene": spec.scene, "variant": spec.variant,
-                                      "seed": spec.seed, "settings_hash": spec.settings_hash,
-                                      "config": dict(spec.config)}
-            t0 = time.perf_counter()
-            try:
-                result = run(spec)
-                record.update(status="ok", result=dict(result))
-            except Exception as exc:  # a crashed run is recorded; the sweep goes on
-                record.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=_error_summary(exc))
-            record.update(seconds=time.perf_counter() - t0,
-                          finished=datetime.datetime.now().isoformat(timespec="seconds"))
-            store.append(record)
-            done[spec.key] = record
-            if on_record is not None:
-                on_record(record)
-            if bar is not None:
-                bar.update(1)
+        with executor:
+            for outcome in executor.outcomes(run, todo, on_start=on_start):
+                record = _record(outcome)
+                store.append(record)  # durable before the next outcome is looked at
+                done[record["key"]] = record
+                if on_record is not None:
+                    on_record(record)
+                if bar is not None:
+                    bar.update(1)
     finally:
         if bar is not None:
             bar.close()
     return {k: done[k] for k in unique if k in done}
+
+
+def _record(outcome: Outcome) -> dict[str, Any]:
+    """The run log's record of one outcome."""
+    spec = outcome.spec
+    record: dict[str, Any] = {"key": spec.key, "scene": spec.scene, "variant": spec.variant, "seed": spec.seed,
+                              "settings_hash": spec.settings_hash, "config": dict(spec.config)}
+    if outcome.ok:
+        record.update(status="ok", result=dict(outcome.result or {}))
+    else:
+        record.update(status="error", error=outcome.error, traceback=outcome.traceback)
+    record.update(seconds=outcome.seconds, finished=datetime.datetime.now().isoformat(timespec="seconds"))
+    return record
 
 
 def failed(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import torch
 
+from ..executors import add_executor_arguments, describe_executor, executor_from_args
 from ..sweep import run_sweep
 from .protocol import FULL, QUICK, Protocol
 from .runner import Table1Runner, build_specs, rescore
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=int, default=None,
                    help="override the protocol's cap on Sinkhorn points per side (0: no cap)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_executor_arguments(p)
     p.add_argument("--retry-failed", action="store_true", help="rerun the runs recorded as failed")
     p.add_argument("--report-only", action="store_true", help="write the table from the runs done so far, run nothing")
     p.add_argument("--rescore", action="store_true",
@@ -79,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("--device cuda requested but CUDA is not available "
                              "(this torch build or machine has no GPU)")
         prefix = "paper/" if args.protocol == "paper" else ""
+        executor = executor_from_args(args.workers, args.ray_address, protocol.device)
         scenes = [scene_entry(n.strip() if n.strip().endswith(".toml") else prefix + n.strip())
                   for n in args.scenes.split(",") if n.strip()]
     except (ValueError, ImportError) as exc:
@@ -117,13 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             records = run_sweep(specs, runner, out_dir, retry_failed=args.retry_failed,
-                                progress=not args.no_progress, on_record=on_record)
+                                progress=not args.no_progress, on_record=on_record, executor=executor)
         except KeyboardInterrupt:
             print(f"\ntable1: interrupted; finished runs are kept in {out_dir}/runs.jsonl — "
                   f"run the same command again to finish", file=sys.stderr)
             records = store.records()
             write_outputs(out_dir, protocol, scenes, specs, cells, records, curves=False)
             return 130
+        if executor is not None:
+            print(f"table1: runs on {describe_executor(executor)}")
     written = write_outputs(out_dir, protocol, scenes, specs, cells, records, curves=not args.no_curves)
     print((out_dir / "table1.md").read_text())
     print(f"table1: wrote {', '.join(p.name for p in written)} in {out_dir} ({time.perf_counter() - t0:.0f} s)")
