@@ -26,7 +26,7 @@ from .. import metrics, report
 from ..optim import OptimizeSettings, optimize
 from ..optim.schedule import STRATEGIES
 from ..scene.scene import Scene
-from .bench_files import remove_files, remove_stale_run_files, run_files, write_run_images
+from .bench_files import remove_files, remove_stale_run_files, run_file_names, run_files, write_run_images
 from .sweep import RUNS_FILE, RunSpec
 
 #: Settings left out of a run's key: they do not change its result.
@@ -118,7 +118,7 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
                   plot: bool = True) -> list[Path]:
     """Write ``results.json`` / ``results.csv`` / ``history.csv`` (and ``error_vs_iteration.png`` when
     ``plot``; it takes half a second) from the store's ``records`` of ``specs`` (the current command's
-    runs, finished ones only), and remove the strips and GIFs of no finished current run. Returns the
+    runs, finished ones only), and remove the strips and GIFs of no current run. Returns the
     files written.
 
     ``results.json`` also lists the current runs that failed (``failed``) and those not run yet
@@ -139,7 +139,10 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))
     written.append(report.write_csv(out_dir / "history.csv", [
         {"method": r["method"], "seed": r["seed"], **h} for r in rows for h in r["history"]]))
-    remove_stale_run_files(out_dir, [name for r in rows for name in run_files(r)])
+    # Keep the files of every current run, finished or not: with parallel workers, a run's strip is on
+    # disk before the driver records the run.
+    remove_stale_run_files(out_dir, [name for r in rows for name in run_files(r)]
+                           + [name for sp in specs for name in run_file_names(sp.variant, sp.seed)])
     curves = {f"{method_label(r['method'])}/seed{r['seed']}":
               ([h["iteration"] for h in r["history"]], [float(h["vertex_mae"]) for h in r["history"]])
               for r in rows if r.get("vertex_mae") is not None}

@@ -82,6 +82,11 @@ def remove_stale_run_files(out_dir: Path, current: Iterable[str]) -> list[Path]:
     return remove_files(p for p in out_dir.iterdir() if RUN_FILE.fullmatch(p.name) and p.name not in keep)
 
 
+def run_file_names(method: str, seed: int) -> tuple[str, str]:
+    """The names of a run's strip and GIF (whether or not they exist yet)."""
+    return f"strip_{method}_seed{seed}.png", f"animation_{method}_seed{seed}.gif"
+
+
 def run_files(row: Mapping[str, Any]) -> list[str]:
     """The file names a run's row lists (its strip, and its GIF if any)."""
     return [name for name in (row.get("files") or {}).values() if name]
@@ -100,9 +105,9 @@ def write_run_images(out_dir: Path, method: str, seed: int, res: Any, label: str
     big = lambda img: img.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1)  # noqa: E731
     rows = [[big(res.initial_images[v]), big(res.target_images[v]), big(res.final_images[v])]
             for v in range(res.final_images.shape[0])]
-    strip = report.save_strip(Path(out_dir) / f"strip_{method}_seed{seed}.png", rows, ["start", "target", label])
+    strip_name, gif_name = run_file_names(method, seed)
+    strip = report.save_strip(Path(out_dir) / strip_name, rows, ["start", "target", label])
     gif = None
     if animate and res.frames:
-        gif = report.save_animation(Path(out_dir) / f"animation_{method}_seed{seed}.gif",
-                                    [big(f) for f in res.frames], fps=12)
+        gif = report.save_animation(Path(out_dir) / gif_name, [big(f) for f in res.frames], fps=12)
     return {"strip": strip.name, "animation": None if gif is None else gif.name}
