@@ -262,9 +262,7 @@ class OptimizeSettings:
     def ignored(self) -> Iterator[tuple[str, str]]:
         """``(setting, why)`` for every setting changed from its default that the chosen strategy,
         matcher or L2 schedule does not read."""
-        from .schedule import STRATEGIES as strategies
-
-        strategy = strategies[self.schedule.strategy]
+        strategy = STRATEGIES[self.schedule.strategy]
         changed = {k for k, v in self.flat().items() if k in FLAT and v != DEFAULTS[k]}
         why: dict[str, str] = {}
         if not strategy.uses_rgbxy:
