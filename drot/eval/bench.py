@@ -115,11 +115,12 @@ TABLE_FORMATS = {"vertex_mae": ".4f", "psnr": ".2f", "ssim": ".4f", "it_per_s": 
 
 def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], records: Mapping[str, Mapping[str, Any]],
                   threshold: float, metric: str = "vertex_mae", settings: OptimizeSettings | None = None,
-                  plot: bool = True) -> list[Path]:
+                  plot: bool = True, in_flight: bool = False) -> list[Path]:
     """Write ``results.json`` / ``results.csv`` / ``history.csv`` (and ``error_vs_iteration.png`` when
     ``plot``; it takes half a second) from the store's ``records`` of ``specs`` (the current command's
-    runs, finished ones only), and remove the strips and GIFs of no current run. Returns the
-    files written.
+    runs, finished ones only), and remove the strips and GIFs of no finished current run — while runs
+    are still ``in_flight``, of no current run at all (a parallel worker writes a run's strip before
+    the driver records the run). Returns the files written.
 
     ``results.json`` also lists the current runs that failed (``failed``) and those not run yet
     (``pending``, after Ctrl-C); ``complete`` is true when every run finished.
@@ -139,10 +140,10 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))
     written.append(report.write_csv(out_dir / "history.csv", [
         {"method": r["method"], "seed": r["seed"], **h} for r in rows for h in r["history"]]))
-    # Keep the files of every current run, finished or not: with parallel workers, a run's strip is on
-    # disk before the driver records the run.
-    remove_stale_run_files(out_dir, [name for r in rows for name in run_files(r)]
-                           + [name for sp in specs for name in run_file_names(sp.variant, sp.seed)])
+    keep = [name for r in rows for name in run_files(r)]
+    if in_flight:
+        keep += [name for sp in specs for name in run_file_names(sp.variant, sp.seed)]
+    remove_stale_run_files(out_dir, keep)
     curves = {f"{method_label(r['method'])}/seed{r['seed']}":
               ([h["iteration"] for h in r["history"]], [float(h["vertex_mae"]) for h in r["history"]])
               for r in rows if r.get("vertex_mae") is not None}

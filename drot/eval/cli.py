@@ -42,12 +42,9 @@ from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
                     method_label, scene_digest, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files
-from .scene_benchmark import MIN_RESOLUTION, benchmark_config, optimize_defaults
+from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
 from .executors import add_executor_arguments, describe_executor, executor_from_args
 from .sweep import RUNS_FILE, RunStore, run_sweep
-
-#: Scene sets: where their files live relative to a scene folder.
-PROTOCOLS = {"drot": "", "paper": "paper/"}
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
 # on a GPU the defaults are the paper's full protocol (10 seeds x 1000 iterations x 128²).
@@ -59,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="drot-bench", description=__doc__.split("\n\n")[0].replace("``", ""),
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
-    p.add_argument("--protocol", default="drot", choices=list(PROTOCOLS),
+    p.add_argument("--protocol", default="drot", choices=list(SCENE_SETS),
                    help="which scene files: drot's own (scenes/*.toml) or the paper's exact protocol "
                         "(scenes/paper/*.toml, whose [optimize] tables give iterations, seeds, lr and lr decay)")
     p.add_argument("--methods", default="hybrid,standard",
@@ -129,7 +126,7 @@ def apply_protocol_defaults(args: argparse.Namespace, scene_defaults: dict | Non
 
 def scene_name(args: argparse.Namespace) -> str:
     """The scene file to load: ``--scene`` as given, or from ``scenes/paper/`` with ``--protocol paper``."""
-    return args.scene if args.protocol == "drot" or Path(args.scene).suffix == ".toml" else PROTOCOLS[args.protocol] + args.scene
+    return scene_in_set(args.scene, args.protocol)
 
 
 #: drot-bench flag of each setting that OptimizeSettings checks.
@@ -186,7 +183,7 @@ def _run_line(label: str, seed: int, row: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_scenes:
-        print("\n".join(available_scenes(PROTOCOLS[args.protocol])))
+        print("\n".join(available_scenes(SCENE_SETS[args.protocol])))
         return 0
     try:
         cfg, path = scene_config(scene_name(args))
@@ -232,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"drot-bench: {len(failed_before)} run(s) failed before and are left alone (--retry-failed reruns them)")
     t0 = time.perf_counter()
 
-    def write(plot: bool = True) -> None:
-        write_results(out_dir, scene, specs, records, threshold, metric, settings, plot=plot)
+    def write(plot: bool = True, in_flight: bool = False) -> None:
+        write_results(out_dir, scene, specs, records, threshold, metric, settings, plot=plot, in_flight=in_flight)
 
     def on_record(rec: dict) -> None:
         records[rec["key"]] = rec
@@ -242,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {_run_line(label, rec['seed'], rec['result'])}", flush=True)
         else:
             print(f"  {label:<14} seed {rec['seed']}: failed: {rec['error']}", file=sys.stderr, flush=True)
-        write(plot=False)  # the plot at the end (and on Ctrl-C)
+        write(plot=False, in_flight=True)  # the plot, and the clean-up of unfinished runs' files, at the end
 
     try:
         run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.frames > 0), out_dir,

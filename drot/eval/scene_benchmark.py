@@ -77,3 +77,12 @@ def optimize_defaults(cfg: dict[str, Any], path: Path | None = None) -> dict[str
         if not ok(value):
             raise ValueError(f"{where}: {key} must be {what}, got {value!r}")
     return dict(table)
+
+
+#: Scene sets (``--protocol``): where their files live relative to a scene folder.
+SCENE_SETS = {"drot": "", "paper": "paper/"}
+
+
+def scene_in_set(name: str, scene_set: str) -> str:
+    """The scene to load for ``name`` in ``scene_set``: a ``.toml`` path as given, else ``"<folder>/<name>"``."""
+    return name if name.endswith(".toml") else SCENE_SETS[scene_set] + name

@@ -31,7 +31,7 @@ import torch
 from ..matching import image_points, matcher_from_settings
 from ..render.proxies import frozen_proxies
 from .losses import rgbxy_loss
-from .settings import MatchingSettings
+from .settings import MatchingSettings, unknown_names
 
 Shader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -67,11 +67,8 @@ class RgbxyLoss:
         valid = [f.name for f in dataclasses.fields(MatchingSettings)]
         unknown = sorted(set(overrides) - set(valid))
         if unknown:
-            import difflib
-
-            hints = [f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, valid, 1)) else "")
-                     for k in unknown]
-            raise TypeError(f"RgbxyLoss got unknown matching setting(s) {', '.join(hints)}; valid: {', '.join(valid)}")
+            raise TypeError(f"RgbxyLoss got unknown matching setting(s) {unknown_names(unknown, valid)}; "
+                            f"valid: {', '.join(valid)}")
         settings = dataclasses.replace(settings or MatchingSettings(), **overrides)
         images = torch.as_tensor(target)
         if images.ndim == 3:

@@ -39,6 +39,14 @@ from .schedule import STRATEGIES
 BACKGROUND_MODES = ("auto", "exclude", "include")
 
 
+def unknown_names(unknown, valid) -> str:
+    """``'lamb' (did you mean 'lam'?), 'x'``: the unknown names, each with the closest valid one if any."""
+    import difflib
+
+    return ", ".join(f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, valid, 1)) else "")
+                     for k in unknown)
+
+
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -226,12 +234,8 @@ class OptimizeSettings:
                                 f"got {type(group).__name__}")
         unknown = sorted(set(flat) - set(FLAT))
         if unknown:
-            import difflib
-
-            hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, [*FLAT, *_TOP], 1))
-                     else repr(k) for k in unknown]
-            raise TypeError(f"OptimizeSettings got unknown setting(s) {', '.join(hints)}; valid settings: "
-                            f"{', '.join([*_TOP, *FLAT])}")
+            raise TypeError(f"OptimizeSettings got unknown setting(s) {unknown_names(unknown, [*FLAT, *_TOP])}; "
+                            f"valid settings: {', '.join([*_TOP, *FLAT])}")
         for name, cls in GROUPS.items():
             changes = {k: v for k, v in flat.items() if FLAT[k] == name}
             base = groups[name] or cls()

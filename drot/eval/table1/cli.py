@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import torch
 
 from ..executors import add_executor_arguments, describe_executor, executor_from_args
+from ..scene_benchmark import SCENE_SETS, scene_in_set
 from ..sweep import run_sweep
 from .protocol import FULL, QUICK, Protocol
 from .runner import Table1Runner, build_specs, rescore
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="benchmarks/table1.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Reproduce the paper's Table 1 as a resumable sweep (rerun the same command to resume).",
         epilog="protocols:\n  --quick   " + QUICK.describe() + "\n  (default) " + FULL.describe())
-    p.add_argument("--protocol", default="drot", choices=["drot", "paper"],
+    p.add_argument("--protocol", default="drot", choices=list(SCENE_SETS),
                    help="which scene files: drot's own (scenes/*.toml) or the paper's exact protocol (scenes/paper/*.toml; "
                         "their [optimize] lr and lr decay apply to every row)")
     p.add_argument("--quick", action="store_true",
@@ -80,10 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if protocol.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError("--device cuda requested but CUDA is not available "
                              "(this torch build or machine has no GPU)")
-        prefix = "paper/" if args.protocol == "paper" else ""
         executor = executor_from_args(args.workers, args.ray_address, protocol.device)
-        scenes = [scene_entry(n.strip() if n.strip().endswith(".toml") else prefix + n.strip())
-                  for n in args.scenes.split(",") if n.strip()]
+        scenes = [scene_entry(scene_in_set(n.strip(), args.protocol)) for n in args.scenes.split(",") if n.strip()]
     except (ValueError, ImportError) as exc:
         print(f"table1: error: {exc}", file=sys.stderr)
         return 2
