@@ -24,7 +24,7 @@ Where things live, lowest layer first (no module imports a higher layer):
 * ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
 """
 from .optim import (DivergenceWarning, L2Settings, MatchingSettings, OptimizationDiverged, OptimizationResult,
-                    OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, optimize)
+                    OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, StartSettings, optimize)
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
@@ -40,7 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "optimize", "OptimizeSettings", "OptimizationResult", "OptimizationDiverged", "DivergenceWarning", "ScheduleSettings", "MatchingSettings", "L2Settings",
-    "RecordSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
+    "RecordSettings", "StartSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
     "Material", "render", "Frame", "get_backend", "backend_status",
 ]

@@ -48,7 +48,7 @@ def scene_digest(path: str | Path) -> str:
 def bench_config(settings: OptimizeSettings, resolution: int, digest: str) -> dict[str, Any]:
     """What a run's key hashes besides scene, method and seed."""
     return {"scene_digest": digest, "resolution": resolution,
-            "settings": {k: v for k, v in settings.flat().items() if k not in NOT_HASHED}}
+            "settings": {k: v for k, v in settings.keyed().items() if k not in NOT_HASHED}}
 
 
 def bench_specs(scene: str, methods: Sequence[str], seeds: Sequence[int], config: Mapping[str, Any]) -> list[RunSpec]:
@@ -134,7 +134,7 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     written = [report.write_json(out_dir / "results.json", {
         "scene": scene.name, "resolution": scene.resolution, "views": scene.num_views,
         "success_metric": metric, "success_threshold": threshold,
-        "settings": None if settings is None else {k: v for k, v in settings.flat().items() if k not in NOT_HASHED},
+        "settings": None if settings is None else {k: v for k, v in settings.keyed().items() if k not in NOT_HASHED},
         "store": RUNS_FILE, "complete": not failed and not pending, "requested": len(specs), "finished": len(rows),
         "failed": failed, "pending": pending, "summary": aggregate_rows(rows, threshold, metric), "runs": rows})]
     written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))

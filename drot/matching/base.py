@@ -227,6 +227,33 @@ class Matcher(abc.ABC):
         info.setdefault("matcher", self.name)
         return Matching(targets=targets, cost=float(cost), seconds=seconds, info=info)
 
+    def match_batch(self, pairs: list[tuple[PointSet, PointSet]]) -> list[Matching]:
+        """Match several independent ``(source, target)`` pairs — one per start of a batched
+        multi-start run. Matchers that can solve them together (Sinkhorn's fast solver: one
+        batched solve) override :meth:`_match_batch`; the others match them one after another.
+        ``seconds`` of each result is the batch's time divided among the pairs."""
+        for source, target in pairs:
+            check_pair(source, target)
+        if not pairs:
+            return []
+        device = pairs[0][0].device
+        with torch.no_grad():
+            _sync(device)
+            t0 = time.perf_counter()
+            results = self._match_batch(pairs)
+            _sync(device)
+            seconds = (time.perf_counter() - t0) / len(pairs)
+        out = []
+        for (source, _), (targets, cost, info) in zip(pairs, results):
+            info = dict(info)
+            info.setdefault("matcher", self.name)
+            out.append(Matching(targets=targets.to(source.dtype).detach(), cost=float(cost), seconds=seconds, info=info))
+        return out
+
+    def _match_batch(self, pairs: list[tuple[PointSet, PointSet]]) -> list[tuple[Tensor, float, dict]]:
+        """``_match`` of every pair; override to solve them together."""
+        return [self._match(source, target) for source, target in pairs]
+
     def plan(self, source: PointSet, target: PointSet) -> Tensor:
         """Dense transport plan [N, M] (source dtype), the masses of each side normalised to 1.
 

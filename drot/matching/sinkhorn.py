@@ -178,13 +178,31 @@ class SinkhornMatcher(Matcher):
 
     # ------------------------------------------------------------------ public hooks
     def _match(self, source: PointSet, target: PointSet) -> tuple[Tensor, float, dict]:
+        prob, src_idx, sizes = self._problem(source, target)
+        solve = self._solve_fast if self.solver == "fast" else self._solve_geomloss
+        targets, cost, info = solve(prob, want_plan=False)
+        return self._complete(source, src_idx, sizes, targets, cost, info)
+
+    def _match_batch(self, pairs: list[tuple[PointSet, PointSet]]) -> list[tuple[Tensor, float, dict]]:
+        if self.solver != "fast" or len({(s.dtype, s.device) for s, _ in pairs}) != 1:
+            return [self._match(s, t) for s, t in pairs]
+        from .sinkhorn_batch import solve_batch
+
+        prepared = [self._problem(s, t) for s, t in pairs]  # subsamples drawn in the order of single calls
+        solved = solve_batch([p for p, _, _ in prepared], self.blur, self.scaling, self.block_bytes)
+        return [self._complete(source, src_idx, sizes, *result)
+                for (source, _), (_, src_idx, sizes), result in zip(pairs, prepared, solved)]
+
+    def _problem(self, source: PointSet, target: PointSet):
+        """The (possibly subsampled) problem, the sampled source indices (or None) and the sizes solved."""
         src_idx = self._subsample(len(source), source.device)
         tgt_idx = self._subsample(len(target), source.device)
         src = source if src_idx is None else source.subset(src_idx)
         tgt = target if tgt_idx is None else target.subset(tgt_idx)
-        prob = _Problem(src, tgt, self.lam, self.blur, self.scaling)
-        solve = self._solve_fast if self.solver == "fast" else self._solve_geomloss
-        targets, cost, info = solve(prob, want_plan=False)
+        sizes = (len(src), len(tgt)) if src_idx is not None or tgt_idx is not None else None
+        return _Problem(src, tgt, self.lam, self.blur, self.scaling), src_idx, sizes
+
+    def _complete(self, source: PointSet, src_idx: Tensor | None, sizes, targets: Tensor, cost: float, info: dict):
         if src_idx is not None:
             # Non-sampled source points follow their nearest sampled neighbour (embedded space).
             full = torch.empty(len(source), 5, dtype=targets.dtype, device=targets.device)
@@ -196,8 +214,8 @@ class SinkhornMatcher(Matcher):
             nn = nearest_neighbor(x_all[rest], x_all[src_idx])
             full[rest] = targets[nn]
             targets = full
-        if src_idx is not None or tgt_idx is not None:
-            info["subsampled"] = (len(src), len(tgt))
+        if sizes is not None:
+            info["subsampled"] = sizes
         return targets, cost, info
 
     def _plan(self, source: PointSet, target: PointSet) -> Tensor:

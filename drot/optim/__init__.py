@@ -16,8 +16,8 @@ from .loop import optimize
 from .result import OptimizationResult
 from .rgbxy import RgbxyLoss
 from .schedule import STRATEGIES, GradientSchedule, Strategy, register_strategy
-from .settings import L2Settings, MatchingSettings, OptimizeSettings, RecordSettings, ScheduleSettings
+from .settings import L2Settings, MatchingSettings, OptimizeSettings, RecordSettings, ScheduleSettings, StartSettings
 
 __all__ = ["optimize", "OptimizeSettings", "OptimizationResult", "ScheduleSettings", "MatchingSettings",
-           "L2Settings", "RecordSettings", "RgbxyLoss", "GradientSchedule", "Strategy", "STRATEGIES",
+           "L2Settings", "RecordSettings", "StartSettings", "RgbxyLoss", "GradientSchedule", "Strategy", "STRATEGIES",
            "register_strategy", "OptimizationDiverged", "DivergenceWarning"]

@@ -65,21 +65,16 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
     settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
     for name, why in settings.ignored():
         warnings.warn(f"drot.optimize: setting {name!r} is ignored: {why}", UserWarning, stacklevel=2)
+    device, backend, goal, empty_views = prepare_run(scene, target, settings)
+    if settings.multistart.starts > 1:
+        from .multistart import optimize_starts
+
+        return optimize_starts(scene, goal, settings, backend, empty_views, initial)
     schedule_settings = settings.schedule
-    device = torch.device(settings.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but CUDA is not available in this torch build/machine")
-    backend = get_backend(settings.backend, device)
-    torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     all_views = list(range(scene.num_views))
-    check_run_settings(settings, scene)
-    check_memory(scene.resolution, scene.num_views, int(scene.mesh.faces.shape[0]), device, f"scene {scene.name!r}")
-
-    goal = resolve_goal(scene, target, device, backend)
-    empty_views = check_foreground(goal, scene)
     start = start_values(scene, initial, settings.seed)
-    params, free = _leaf_parameters(scene, start, settings.fixed, device)
+    params, free = leaf_parameters(scene, start, settings.fixed, device)
     optimizer = torch.optim.Adam(free, lr=schedule_settings.lr, betas=(0.9, 0.999))
     lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=schedule_settings.lr_decay)
     schedule = GradientSchedule(schedule_settings.strategy, schedule_settings.iterations,
@@ -134,12 +129,29 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
         matching_seconds=recorder.matching_seconds, frames=recorder.frames,
-        object_vertex_mae=_object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes,
+        object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes,
         empty_target_views=empty_views,
     )
 
 
-def _leaf_parameters(scene: Scene, start: dict[str, torch.Tensor], fixed: tuple[str, ...], device: torch.device
+def prepare_run(scene: Scene, target, settings: OptimizeSettings):
+    """What every run needs before its loop: ``(device, backend, goal, empty target views)``, after
+    refusing settings, memory needs and targets that cannot work (and seeding torch)."""
+    device = torch.device(settings.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but CUDA is not available in this torch build/machine")
+    backend = get_backend(settings.backend, device)
+    torch.manual_seed(settings.seed)
+    check_run_settings(settings, scene)
+    check_memory(scene.resolution, scene.num_views * settings.multistart.starts, int(scene.mesh.faces.shape[0]),
+                 device, f"scene {scene.name!r}" + (f" ({settings.multistart.starts} starts: views x starts renders)"
+                                                    if settings.multistart.starts > 1 else ""))
+    goal = resolve_goal(scene, target, device, backend)
+    empty_views = check_foreground(goal, scene, stacklevel=4)
+    return device, backend, goal, empty_views
+
+
+def leaf_parameters(scene: Scene, start: dict[str, torch.Tensor], fixed: tuple[str, ...], device: torch.device
                      ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
     """The optimised leaf tensors (name → tensor, from ``start``) and those Adam moves (not ``fixed``)."""
     unknown_fixed = set(fixed) - {p.name for p in scene.parameters}
@@ -154,7 +166,7 @@ def _leaf_parameters(scene: Scene, start: dict[str, torch.Tensor], fixed: tuple[
     return params, free
 
 
-def _object_errors(scene: Scene, state, goal) -> dict[str, float] | None:
+def object_errors(scene: Scene, state, goal) -> dict[str, float] | None:
     """Each object's final vertex error, for a scene of several objects with known target vertices."""
     if goal.vertices is None or not scene.objects:
         return None

@@ -10,6 +10,27 @@ from .settings import OptimizeSettings
 
 
 @dataclasses.dataclass(frozen=True)
+class StartRun:
+    """One start of a multi-start run (:attr:`OptimizationResult.starts`).
+
+    Attributes:
+        index: the start's number (0 = the seeded random start of a single run).
+        initial_parameters, parameters: name → value at the start, and where it stopped.
+        history: its per-iteration records (as :attr:`OptimizationResult.history`).
+        image_loss: its mean squared image error over every view when last ranked (at a halving,
+            or at the end).
+        stopped: None if it ran to the end, else why it stopped (dropped at a halving, diverged).
+    """
+
+    index: int
+    initial_parameters: dict[str, torch.Tensor]
+    parameters: dict[str, torch.Tensor]
+    history: list[dict[str, Any]]
+    image_loss: float | None
+    stopped: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class OptimizationResult:
     """What :func:`drot.optimize` returns.
 
@@ -35,6 +56,9 @@ class OptimizationResult:
         notes: what the run could not do as asked, e.g. "strategy 'hybrid' ran no RGBXY iteration
             (...)" (each also issued as a warning), and target views without foreground.
         empty_target_views: views whose target shows no foreground (they cannot be matched).
+        starts: a multi-start run's starts (:class:`StartRun`, in start order), empty for one start;
+            the result's own fields describe the best one, ``best_start``.
+        best_start: the index of the start the result describes.
     """
 
     scene_name: str
@@ -57,6 +81,8 @@ class OptimizationResult:
     iterations_by_mode: dict[str, int] = dataclasses.field(default_factory=dict)
     notes: tuple[str, ...] = ()
     empty_target_views: tuple[int, ...] = ()
+    starts: tuple[StartRun, ...] = ()
+    best_start: int = 0
 
     def summary(self) -> dict[str, Any]:
         """Scalar figures of the run (for tables, JSON and CSV)."""
@@ -68,5 +94,6 @@ class OptimizationResult:
             "parameters": {k: v.tolist() for k, v in self.parameters.items()},
             "iterations_by_mode": dict(self.iterations_by_mode), "notes": list(self.notes),
             "empty_target_views": list(self.empty_target_views),
+            **({} if not self.starts else {"starts": len(self.starts), "best_start": self.best_start}),
             **({} if self.object_vertex_mae is None else {"object_vertex_mae": self.object_vertex_mae}),
         }

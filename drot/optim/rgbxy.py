@@ -161,15 +161,15 @@ class RgbxyLoss:
                 proxies = frozen_proxies(rast, tri, clip, attrs, shade)
                 image = torch.zeros(*covered.shape, 3, dtype=proxies.rgb.dtype, device=proxies.rgb.device)
                 image.view(-1, 3)[proxies.pixel_index] = proxies.rgb
-            matched = []
-            for b, view in enumerate(views):
-                if not bool(covered[b].any()):
-                    continue
-                source, _ = image_points(image[b], covered[b], background=self.settings.background,
-                                         pool=self.settings.background_pool)
-                matching = self.matcher.match(source, self.target_points(view))
-                # Foreground points come first, in the same row-major pixel order as the proxies.
-                matched.append(matching.targets[: int(covered[b].sum())])
+            entries = [b for b in range(len(views)) if bool(covered[b].any())]
+            pairs = [(image_points(image[b], covered[b], background=self.settings.background,
+                                   pool=self.settings.background_pool)[0], self.target_points(views[b]))
+                     for b in entries]
+            # Several entries (views, or the starts of a multi-start run): one batched solve where
+            # the matcher has one (Sinkhorn).
+            matchings = self.matcher.match_batch(pairs) if len(pairs) > 1 else [self.matcher.match(*pairs[0])]
+            # Foreground points come first, in the same row-major pixel order as the proxies.
+            matched = [m.targets[: int(covered[b].sum())] for b, m in zip(entries, matchings)]
         self._current = _Current(rast.detach(), views, torch.cat(matched), int(iteration))
         return True
 
@@ -182,6 +182,23 @@ class RgbxyLoss:
             raise RuntimeError("no matching in force: call match() first (or use the loss object as a function)")
         proxies = frozen_proxies(self._current.rast, tri, clip, attrs, shade)
         return rgbxy_loss(proxies.rgbxy, self._current.matched, self.settings.lam)
+
+    def entry_losses(self, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor,
+                     shade: Shader | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per batch entry: the mean transport cost of its proxies ``[B]`` (0 where it has none) and
+        whether it has any ``[B]`` (bool). ``attrs`` may be ``[B, V, C]``: one mesh per entry, e.g. the
+        starts of a multi-start run; each start's loss then depends on its own parameters only."""
+        if self._current is None:
+            raise RuntimeError("no matching in force: call match() first")
+        rast = self._current.rast
+        proxies = frozen_proxies(rast, tri, clip, attrs, shade)
+        d2 = (proxies.rgbxy - self._current.matched).square()
+        lam = self.settings.lam
+        per_proxy = lam * d2[:, :3].sum(1) + (1 - lam) * d2[:, 3:].sum(1)
+        entry = proxies.pixel_index // (rast.shape[1] * rast.shape[2])
+        count = torch.bincount(entry, minlength=rast.shape[0])
+        total = per_proxy.new_zeros(rast.shape[0]).index_add(0, entry, per_proxy)
+        return total / count.clamp_min(1).to(total.dtype), count > 0
 
     def __call__(self, rast: torch.Tensor, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor, *,
                  views: Sequence[int] | None = None, shade: Shader | None = None, image: torch.Tensor | None = None,

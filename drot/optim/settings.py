@@ -190,9 +190,47 @@ class RecordSettings:
         _positive_int("frame_view", self.frame_view, 0)
 
 
+#: How a multi-start run places its starts (:attr:`StartSettings.start_set`).
+START_SETS = ("sobol", "random")
+
+
+@dataclasses.dataclass(frozen=True)
+class StartSettings:
+    """Batched multi-start (:mod:`drot.optim.multistart`): how many starts, where, and how they are thinned.
+
+    Attributes:
+        starts: number of starts optimised together as one batch (1 = a single run). Start 0 is
+            always the seeded random start of a single run.
+        start_set: ``"sobol"``: the other starts form a scrambled Sobol (low-discrepancy) set —
+            uniform over SO(3) for 3-D rotations (``rotation``, ``euler``), over the
+            ``init_range`` box for everything else; ``"random"``: independent seeded draws.
+        halving_interval: successive halving every this fraction of the iterations: the starts are
+            ranked by their image loss over every view and the better ``keep_fraction`` kept,
+            until one is left (0 = never: every start runs to the end).
+        keep_fraction: share of the starts kept at each halving (at least one is kept).
+    """
+
+    starts: int = 1
+    start_set: str = "sobol"
+    halving_interval: float = 0.1
+    keep_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        _positive_int("starts", self.starts)
+        if self.start_set not in START_SETS:
+            raise ValueError(f"start_set must be one of {', '.join(map(repr, START_SETS))}, got {self.start_set!r}")
+        if not 0.0 <= self.halving_interval < 1.0:
+            raise ValueError(f"halving_interval must be a fraction of the iterations in [0, 1), got {self.halving_interval}")
+        if not 0.0 < self.keep_fraction < 1.0:
+            raise ValueError(f"keep_fraction must be in (0, 1), got {self.keep_fraction}")
+
+
 #: The groups, by field name of :class:`OptimizeSettings`.
 GROUPS: dict[str, type] = {"schedule": ScheduleSettings, "matching": MatchingSettings, "l2": L2Settings,
-                           "recording": RecordSettings}
+                           "recording": RecordSettings, "multistart": StartSettings}
+#: Settings added after result stores existed: run keys include them only when they differ from their
+#: default, so the keys of runs that do not use them (and the stores holding them) stay valid.
+ADDED_LATER = tuple(f.name for f in dataclasses.fields(StartSettings))
 #: Flat name → group field name, for every group field.
 FLAT: dict[str, str] = {f.name: group for group, cls in GROUPS.items() for f in dataclasses.fields(cls)}
 
@@ -202,7 +240,7 @@ class OptimizeSettings:
     """Every knob of :func:`drot.optimize`, grouped by concern (see the module docstring).
 
     Attributes:
-        schedule, matching, l2, recording: the groups (each field also readable and settable by its
+        schedule, matching, l2, recording, multistart: the groups (each field also readable and settable by its
             flat name, e.g. ``settings.lam`` or ``OptimizeSettings(lam=0.1)``).
         fixed: names of parameters held at their start values (not optimised), e.g. the shape of
             a warp while a first stage recovers its pose.
@@ -217,6 +255,7 @@ class OptimizeSettings:
     matching: MatchingSettings
     l2: L2Settings
     recording: RecordSettings
+    multistart: StartSettings
     fixed: tuple[str, ...]
     regularizer: Callable[[dict[str, torch.Tensor]], torch.Tensor] | None
     seed: int
@@ -225,9 +264,10 @@ class OptimizeSettings:
 
     def __init__(self, schedule: ScheduleSettings | None = None, matching: MatchingSettings | None = None,
                  l2: L2Settings | None = None, recording: RecordSettings | None = None,
-                 fixed: tuple[str, ...] | list[str] = (), regularizer=None, seed: int = 0, device: str = "cpu",
+                 multistart: StartSettings | None = None, fixed: tuple[str, ...] | list[str] = (), regularizer=None, seed: int = 0, device: str = "cpu",
                  backend: str = "auto", **flat: Any) -> None:
-        groups = {"schedule": schedule, "matching": matching, "l2": l2, "recording": recording}
+        groups = {"schedule": schedule, "matching": matching, "l2": l2, "recording": recording,
+                  "multistart": multistart}
         for name, group in groups.items():
             if group is not None and not isinstance(group, GROUPS[name]):
                 raise TypeError(f"OptimizeSettings({name}=...) must be a {GROUPS[name].__name__}, "
@@ -263,6 +303,10 @@ class OptimizeSettings:
         out.update({k: getattr(self, k) for k in _TOP})
         return out
 
+    def keyed(self) -> dict[str, Any]:
+        """:meth:`flat` for run keys: settings of :data:`ADDED_LATER` only where they differ from their default."""
+        return {k: v for k, v in self.flat().items() if k not in ADDED_LATER or v != DEFAULTS[k]}
+
     def ignored(self) -> Iterator[tuple[str, str]]:
         """``(setting, why)`` for every setting changed from its default that the chosen strategy,
         matcher or L2 schedule does not read."""
@@ -286,6 +330,9 @@ class OptimizeSettings:
             why.setdefault("l2_start_resolution", "l2_schedule 'fixed' has a single level")
         for k in strategy.ignores:
             why.setdefault(k, f"strategy {strategy.name!r} does not read it")
+        if self.multistart.starts == 1:
+            for k in ("start_set", "halving_interval", "keep_fraction"):
+                why[k] = "a single start (starts = 1)"
         if self.recording.record_frames == 0:
             why.setdefault("frame_view", "no frames are recorded (record_frames = 0)")
         for k in sorted(changed & set(why)):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..render.backend import RasterBackend
+from ..render.batch import batch_attributes, batch_clip, batch_shader, render_states
 from ..render.proxies import state_shader
 from ..render.renderer import render, surface_attributes
 from ..render.soft import SoftRasSettings, soft_render
@@ -62,6 +63,34 @@ class RgbxyStep:
         loss = self.rgbxy.loss(state.clip_positions(views), state.faces, surface_attributes(state),
                                state_shader(state, self.backend, views))
         return loss, seconds
+
+
+    def batch_losses(self, states: list[SceneState], it: int) -> tuple[list[torch.Tensor | None], float]:
+        """The OT loss of every state of a multi-start batch (None for a state with nothing matched)
+        and the seconds spent matching. One view is drawn for the whole batch, rendered as one batch
+        and matched with one batched solve. The batch must keep its size between matchings
+        (call :meth:`clear` after changing it)."""
+        seconds = 0.0
+        if self.rgbxy.due(it):
+            t0 = time.perf_counter()
+            view = int(self.rng.integers(self.scene.num_views))
+            self.rgbxy.clear()
+            if self.rgbxy.has_foreground(view):
+                with torch.no_grad():
+                    frame = render_states(states, [view] * len(states), self.scene.resolution, self.backend,
+                                          antialias=False)
+                self.rgbxy.match(frame.rast, [view] * len(states), frame.image, iteration=it)
+            seconds = time.perf_counter() - t0
+        if not self.rgbxy.ready:
+            return [None] * len(states), seconds
+        views = list(self.rgbxy.views)
+        losses, matched = self.rgbxy.entry_losses(batch_clip(states, views), states[0].faces, batch_attributes(states),
+                                                  batch_shader(states, self.backend, views))
+        return [losses[b] if matched[b] else None for b in range(len(states))], seconds
+
+    def clear(self) -> None:
+        """Drop the matching in force (the batch changed)."""
+        self.rgbxy.clear()
 
 
 class StandardStep:
@@ -111,8 +140,24 @@ class StandardStep:
         if self.soft is None:
             image = render(state, [view], render_size, self.backend).image[0]
             return image_l2_loss(downsample(image, loss_size), images[view])
+        return self._soft_loss(state, view, render_size, loss_size)
+
+    def _soft_loss(self, state: SceneState, view: int, render_size, loss_size) -> torch.Tensor:
+        """L2 on the soft image and on the soft silhouette (the SoftRas fitting loss)."""
+        images, masks = self._target(loss_size)
         frame = soft_render(state, [view], render_size, self.backend, self.soft)
-        # L2 on the soft image and on the soft silhouette (the SoftRas fitting loss).
         silhouette = downsample(frame.silhouette[0][..., None], loss_size)
         return (image_l2_loss(downsample(frame.image[0], loss_size), images[view])
                 + image_l2_loss(silhouette, masks[view][..., None]))
+
+    def batch_losses(self, states: list[SceneState], it: int) -> list[torch.Tensor]:
+        """:meth:`loss` of every state of a multi-start batch: one view drawn, one batched render
+        (soft strategies render state by state)."""
+        view = int(self.rng.integers(self.scene.num_views))
+        render_size, loss_size = self.schedule.at(it)
+        states = [self._resized(s, render_size) for s in states]
+        if self.soft is not None:
+            return [self._soft_loss(state, view, render_size, loss_size) for state in states]
+        images, _ = self._target(loss_size)
+        rendered = render_states(states, [view] * len(states), render_size, self.backend).image
+        return [image_l2_loss(downsample(image, loss_size), images[view]) for image in rendered]

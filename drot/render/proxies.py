@@ -154,17 +154,38 @@ def frozen_proxies(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor, at
         rast: float ``[B, H, W, 4]`` rasterization (bottom row first), possibly several iterations old.
         tri: int ``[F, 3]`` triangles.
         clip: float ``[B, V, 4]`` current clip-space positions of the ``B`` rasterized views (differentiable).
-        attrs: ``[V, C]`` current vertex attributes (differentiable).
+        attrs: ``[V, C]`` current vertex attributes (differentiable), or ``[B, V, C]``: entry ``b``
+            of the batch is its own mesh (same triangles), e.g. one start of a multi-start run.
         shade: optional ``shade(values [N, C], batch [N]) -> rgb [N, 3]`` turning the interpolated
             attributes of each proxy (and the index of its view in the batch) into its colour;
             default: the first three attribute channels are the colour.
         implementation: the frozen-barycentrics op to use (see :func:`freeze_surface_points`).
     """
-    pixel_index, xy, values = freeze_surface_points(rast, tri, clip, attrs, implementation=implementation)
     height, width = rast.shape[1:3]
+    if attrs.ndim == 3:  # one mesh per batch entry (a batch of starts): one call on the meshes side by side
+        rast, tri, clip, attrs = _side_by_side(rast, tri, clip, attrs)
+    pixel_index, xy, values = freeze_surface_points(rast, tri, clip, attrs, implementation=implementation)
     batch = pixel_index // (height * width)
     rgb = values[:, :3] if shade is None else shade(values, batch)
     return PointProxies(pixel_index, xy, rgb)
+
+
+def _side_by_side(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor, attrs: torch.Tensor):
+    """The ``B`` meshes of a batch as one mesh of ``B x V`` vertices seen in one ``B·H x W`` image:
+    triangle ids offset per entry, the images stacked top to bottom, so the flat pixel index of a
+    proxy is the same as in ``[B, H, W]`` (the screen XY comes from clip space alone)."""
+    batch, height, width, _ = rast.shape
+    nv, nf = attrs.shape[1], tri.shape[0]
+    if clip.shape[0] != batch or attrs.shape[0] != batch or clip.shape[1] != nv:
+        raise ValueError(f"batched attrs {tuple(attrs.shape)} need clip [B, V, 4] and rast [B, H, W, 4] with the "
+                         f"same B and V, got clip {tuple(clip.shape)} and rast {tuple(rast.shape)}")
+    offsets = torch.arange(batch, device=tri.device)
+    flat_tri = (tri.long()[None] + (offsets * nv)[:, None, None]).reshape(-1, 3).to(tri.dtype)
+    top_first = rast.detach().flip(1)
+    ids = top_first[..., 3:4]
+    ids = torch.where(ids > 0, ids + (offsets * nf).to(ids.dtype)[:, None, None, None], ids)
+    flat_rast = torch.cat([top_first[..., :3], ids], -1).reshape(1, batch * height, width, 4).flip(1)
+    return flat_rast, flat_tri, clip.reshape(1, batch * nv, 4), attrs.reshape(batch * nv, -1)
 
 
 def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torch.Tensor,

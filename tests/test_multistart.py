@@ -1,0 +1,193 @@
+"""Batched multi-start: the batched Sinkhorn solve, batched renders and proxies, the start sets,
+successive halving, and the two promises — a batch equals its starts run alone, and the best start
+converges where the single start does not."""
+import dataclasses
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings as hsettings, strategies as st
+
+import drot
+from drot.matching import PointSet, SinkhornMatcher
+from drot.optim.multistart import halving_iterations
+from drot.optim.starts import euler_angles, quaternion_matrix, rotation_vectors, start_set, uniform_rotations
+from drot.render import extension
+from drot.render.backend import get_backend
+from drot.render.batch import batch_attributes, batch_clip, batch_shader, render_states
+from drot.render.proxies import frozen_proxies, state_shader
+from drot.render.renderer import render, surface_attributes
+from drot.scene.kinds import axis_angle_matrix, euler_matrix
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+ANY_ANGLE_CUBE = """
+name = "cube-any-angle"
+resolution = 24
+[mesh]
+procedural = "coloured_cube"
+[material]
+ambient = 0.0
+diffuse = 0.8
+specular = 0.2
+shininess = 32
+[views]
+rig = "square"
+distance = 2.0
+jitter = 0.1
+seed = 0
+[[parameters]]
+name = "rotation"
+kind = "rotation"
+axis = [0.0, 1.0, 0.0]
+target = [0.0]
+init_range = [-3.14159, 3.14159]
+"""
+
+
+@pytest.fixture(scope="module")
+def any_angle_cube(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scenes") / "cube.toml"
+    path.write_text(ANY_ANGLE_CUBE)
+    return drot.load_scene(path)
+
+
+def _cloud(n: int, shift: float, spread: float, seed: int) -> PointSet:
+    g = torch.Generator().manual_seed(seed)
+    return PointSet.uniform(torch.rand(n, 5, generator=g) * spread + shift)
+
+
+# --------------------------------------------------------------------------- batched Sinkhorn
+@hsettings(max_examples=12, deadline=None)
+@given(sizes=st.lists(st.tuples(st.integers(3, 60), st.integers(3, 60), st.floats(0.05, 3.0)), min_size=2, max_size=4),
+       seed=st.integers(0, 1000))
+def test_batched_sinkhorn_equals_one_solve_per_problem(sizes, seed):
+    # Different sizes (padding) and spreads (different temperature schedules) in one batch.
+    pairs = [(_cloud(n, 0.0, spread, seed + i), _cloud(m, 0.1, spread, seed + 100 + i))
+             for i, (n, m, spread) in enumerate(sizes)]
+    matcher = SinkhornMatcher(blur=0.05)
+    alone = [matcher.match(s, t) for s, t in pairs]
+    batch = matcher.match_batch(pairs)
+    for a, b in zip(alone, batch):
+        assert b.targets.shape == a.targets.shape
+        torch.testing.assert_close(b.targets, a.targets, atol=2e-4, rtol=1e-4)
+        assert b.cost == pytest.approx(a.cost, rel=1e-3, abs=1e-6)
+        assert b.info["batch"] == len(pairs)
+
+
+def test_batched_sinkhorn_handles_massless_points():
+    src, tgt = _cloud(40, 0.0, 1.0, 1), _cloud(50, 0.2, 1.0, 2)
+    weights = torch.ones(50)
+    weights[::3] = 0.0  # massless target points are dropped from the problem
+    tgt = PointSet(tgt.points, weights)
+    pairs = [(src, tgt), (_cloud(30, 0.0, 0.5, 3), _cloud(20, 0.1, 0.5, 4))]
+    matcher = SinkhornMatcher(blur=0.05)
+    for a, b in zip([matcher.match(*p) for p in pairs], matcher.match_batch(pairs)):
+        torch.testing.assert_close(b.targets, a.targets, atol=2e-4, rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- batched renders and proxies
+def _states(scene, angles):
+    return [scene.evaluate({"rotation": torch.tensor([a])}) for a in angles]
+
+
+def test_render_states_equals_one_render_per_state(any_angle_cube):
+    backend = get_backend("torch")
+    states, views = _states(any_angle_cube, [0.3, -2.0, 1.1]), [0, 4, 2]
+    batch = render_states(states, views, any_angle_cube.resolution, backend)
+    for b, (s, v) in enumerate(zip(states, views)):
+        one = render(s, [v], any_angle_cube.resolution, backend)
+        torch.testing.assert_close(batch.image[b], one.image[0])
+        torch.testing.assert_close(batch.rast[b], one.rast[0])
+
+
+@pytest.mark.parametrize("implementation", ["reference", "op"])
+def test_batched_proxies_equal_the_proxies_of_each_state(any_angle_cube, implementation):
+    if implementation == "op" and not extension.op_supports(torch.device("cpu")):
+        pytest.skip("drot._C not built")
+    backend = get_backend("torch")
+    states, views = _states(any_angle_cube, [0.3, -2.0]), [1, 1]
+    frame = render_states(states, views, any_angle_cube.resolution, backend, antialias=False)
+    batched = frozen_proxies(frame.rast, states[0].faces, batch_clip(states, views), batch_attributes(states),
+                             batch_shader(states, backend, views), implementation)
+    hw = frame.rast.shape[1] * frame.rast.shape[2]
+    for b, s in enumerate(states):
+        vt = torch.tensor([views[b]])
+        one = frozen_proxies(frame.rast[b:b + 1], s.faces, s.clip_positions(vt), surface_attributes(s),
+                             state_shader(s, backend, vt), implementation)
+        rows = batched.pixel_index // hw == b
+        assert torch.equal(batched.pixel_index[rows] - b * hw, one.pixel_index)
+        torch.testing.assert_close(batched.rgbxy[rows], one.rgbxy)
+
+
+# --------------------------------------------------------------------------- start sets
+def test_rotation_start_conversions_round_trip():
+    q = uniform_rotations(torch.rand(200, 3, generator=torch.Generator().manual_seed(0)))
+    matrices = quaternion_matrix(q)
+    for m, e, r in zip(matrices, euler_angles(matrices), rotation_vectors(q)):
+        torch.testing.assert_close(euler_matrix(e), m, atol=1e-9, rtol=0)
+        torch.testing.assert_close(axis_angle_matrix(r), m, atol=1e-9, rtol=0)
+
+
+def test_start_set_keeps_the_seeded_start_and_covers_the_angle_range(any_angle_cube):
+    starts = start_set(any_angle_cube, seed=5, count=8)
+    assert len(starts) == 8
+    assert torch.equal(starts[0]["rotation"], any_angle_cube.initial_values(5)["rotation"])
+    angles = sorted(float(s["rotation"]) for s in starts[1:])
+    assert all(-math.pi <= a <= math.pi for a in angles)
+    gaps = [b - a for a, b in zip(angles, angles[1:])] + [angles[0] + 2 * math.pi - angles[-1]]
+    assert max(gaps) < 2 * math.pi / 7 * 2  # a low-discrepancy set: no gap over twice the even spacing
+    assert start_set(any_angle_cube, seed=5, count=8)[3]["rotation"] == starts[3]["rotation"]  # reproducible
+
+
+def test_three_d_rotation_starts_cover_so3():
+    scene = drot.load_scene("scenes/paper/buddha.toml", resolution=16)
+    starts = start_set(scene, seed=0, count=33)[1:]
+    axes_z = torch.stack([euler_matrix(s["rotation"].double())[:, 2] for s in starts])
+    # Uniform rotations send +z everywhere on the sphere: both hemispheres, far beyond U[0, π/2]³.
+    assert (axes_z[:, 2] < -0.3).sum() >= 5 and (axes_z[:, 2] > 0.3).sum() >= 5
+
+
+# --------------------------------------------------------------------------- the optimisation
+def test_halving_schedule_thins_to_one_start():
+    assert halving_iterations(1000, 8, 0.1, 0.5) == [99, 199, 299]
+    assert halving_iterations(1000, 1, 0.1, 0.5) == []
+    assert halving_iterations(1000, 8, 0.0, 0.5) == []
+    assert halving_iterations(100, 64, 0.3, 0.5) == [29, 59, 89]  # stops before the end
+
+
+def test_batch_equals_each_start_run_alone(any_angle_cube):
+    settings = drot.OptimizeSettings(iterations=30, seed=1, rgbxy_fraction=0.5)
+    batch = drot.optimize(any_angle_cube, settings=settings, starts=3, halving_interval=0.0)
+    assert len(batch.starts) == 3 and all(s.stopped is None for s in batch.starts)
+    for s in batch.starts:
+        alone = drot.optimize(any_angle_cube, settings=settings, initial=s.initial_parameters)
+        torch.testing.assert_close(s.parameters["rotation"], alone.parameters["rotation"], atol=1e-4, rtol=0)
+        assert [h["mode"] for h in s.history] == [h["mode"] for h in alone.history]
+
+
+def test_best_start_converges_where_the_single_start_does_not(any_angle_cube):
+    # Seed 3 starts the cube turned -3.11 rad (facing away): a single DROT-hybrid run stays there.
+    single = drot.optimize(any_angle_cube, iterations=80, seed=3)
+    multi = drot.optimize(any_angle_cube, iterations=80, seed=3, starts=4)
+    assert single.vertex_mae > 0.3
+    assert multi.vertex_mae < 0.05
+    assert multi.best_start != 0
+    assert torch.equal(multi.starts[0].initial_parameters["rotation"], single.initial_parameters["rotation"])
+    dropped = [s for s in multi.starts if s.stopped]
+    assert len(dropped) == 3 and all("halving" in s.stopped and len(s.history) < 80 for s in dropped)
+    assert len(multi.history) == 80 and multi.summary()["starts"] == 4
+
+
+def test_multistart_settings_are_checked_and_keep_old_run_keys():
+    with pytest.raises(ValueError, match="starts must be an integer >= 1"):
+        drot.OptimizeSettings(starts=0)
+    with pytest.raises(ValueError, match="start_set must be one of"):
+        drot.OptimizeSettings(start_set="grid")
+    with pytest.raises(ValueError, match="keep_fraction"):
+        drot.OptimizeSettings(keep_fraction=1.0)
+    assert "starts" not in drot.OptimizeSettings().keyed()  # stores written before multi-start still resume
+    assert drot.OptimizeSettings(starts=4).keyed()["starts"] == 4
+    names = [name for name, _ in drot.OptimizeSettings(halving_interval=0.2).ignored()]
+    assert names == ["halving_interval"]
+    assert dataclasses.replace(drot.OptimizeSettings(), starts=2).multistart.starts == 2
