@@ -191,3 +191,15 @@ def test_multistart_settings_are_checked_and_keep_old_run_keys():
     names = [name for name, _ in drot.OptimizeSettings(halving_interval=0.2).ignored()]
     assert names == ["halving_interval"]
     assert dataclasses.replace(drot.OptimizeSettings(), starts=2).multistart.starts == 2
+
+
+def test_identical_starts_run_once_and_a_fixed_angle_is_spread():
+    ginger = drot.load_scene("paper/ginger", resolution=16)  # one manual start: every start the same
+    result = drot.optimize(ginger, iterations=3, starts=4)
+    assert len(result.starts) == 1 and "3 of the 4 starts repeated another" in result.notes[-1]
+    joint = drot.load_scene("paper/joint", resolution=16)  # the teapot's manual half-turn: spread the angle
+    starts = start_set(joint, seed=0, count=6)
+    assert float(starts[0]["turned/rotation"]) == pytest.approx(3.14)
+    angles = [float(s["turned/rotation"]) for s in starts[1:]]
+    assert len(set(angles)) == 5 and min(angles) < -1.0 and max(angles) > 1.0
+    assert all(torch.equal(s["left/translation"], starts[0]["left/translation"]) for s in starts)

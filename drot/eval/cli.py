@@ -18,6 +18,9 @@ kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.j
   this process still writes ``runs.jsonl`` as each run finishes. The workers write the strips and
   GIFs into ``--out`` themselves: on a cluster, give an ``--out`` every node shares (a run whose
   strip is missing on the driver's disk is redone by the next command).
+* ``--starts S`` (default :data:`~drot.optim.settings.RECOMMENDED_STARTS`) runs every method from S
+  batched starts (the seeded start plus a low-discrepancy set), thinned by successive halving
+  (``--halving-interval``); ``--starts 1`` is the paper's single start.
 * Every flag and ``--out`` are checked before any work (exit code 2, naming the flag, the value and
   what is allowed); the flags that are settings are checked by :class:`OptimizeSettings` itself.
 """
@@ -36,7 +39,7 @@ from ..matching import MATCHERS
 from ..matching.sinkhorn import SOLVERS
 from ..optim.multiscale import L2_SCHEDULES
 from ..optim.schedule import STRATEGIES
-from ..optim.settings import BACKGROUND_MODES, DEFAULTS, OptimizeSettings
+from ..optim.settings import BACKGROUND_MODES, DEFAULTS, RECOMMENDED_STARTS, OptimizeSettings
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
@@ -93,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=int, default=DEFAULTS["max_points"],
                    help="cap on points per side of a matching (subsampling)")
     p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES))
+    p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
+                   help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
+    p.add_argument("--halving-interval", type=float, default=DEFAULTS["halving_interval"],
+                   help="with several starts: rank and halve them every this fraction of the iterations")
     p.add_argument("--threshold", type=float, default=None,
                    help="success threshold on the scene's metric: vertex MAE at most, or PSNR (dB) at least (default: the scene's)")
     p.add_argument("--out", default=None, help="results folder (default: drot-results/<scene>); a folder of "
@@ -132,10 +139,11 @@ def scene_name(args: argparse.Namespace) -> str:
 #: drot-bench flag of each setting that OptimizeSettings checks.
 SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
                  "match_interval": "--K", "rgbxy_fraction": "--hybrid-fraction", "max_points": "--max-points",
-                 "record_frames": "--frames"}
+                 "record_frames": "--frames", "starts": "--starts", "halving_interval": "--halving-interval"}
 #: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
 FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
-               "hybrid_fraction": "--hybrid-fraction", "threshold": "--threshold"}
+               "hybrid_fraction": "--hybrid-fraction", "threshold": "--threshold",
+               "halving_interval": "--halving-interval"}
 SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds: 0 .. 2**32 - 1 is safe for both
 
 
@@ -161,7 +169,8 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
     """The runs' OptimizeSettings; its ValueError comes back naming the flag that holds the bad value."""
     values = {"iterations": args.iterations, "lr": args.lr, "lr_decay": args.lr_decay, "lam": args.lam,
               "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.hybrid_fraction,
-              "max_points": args.max_points, "record_frames": args.frames}
+              "max_points": args.max_points, "record_frames": args.frames, "starts": args.starts,
+              "halving_interval": args.halving_interval}
     try:
         return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.solver,
                                 background=args.background, l2_schedule=args.l2_schedule, device=args.device,

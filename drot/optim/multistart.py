@@ -95,6 +95,12 @@ def optimize_starts(scene: Scene, goal: Goal, settings: OptimizeSettings, backen
     values = start_set(scene, settings.seed, ms.starts, ms.start_set)
     if initial:
         values[0] = start_values(scene, initial, settings.seed)
+    unique = [v for i, v in enumerate(values)
+              if not any(all(torch.equal(v[k], u[k]) for k in v) for u in values[:i])]
+    repeated = () if len(unique) == len(values) else (
+        f"{len(values) - len(unique)} of the {len(values)} starts repeated another (fixed start values) and were "
+        f"not run",)
+    values = unique
     rng = np.random.default_rng(settings.seed)
     schedule = GradientSchedule(sched.strategy, sched.iterations, sched.rgbxy_fraction, settings.seed)
     rgbxy = RgbxyStep(scene, goal, settings, backend, rng) if schedule.strategy.uses_rgbxy else None
@@ -109,7 +115,7 @@ def optimize_starts(scene: Scene, goal: Goal, settings: OptimizeSettings, backen
                              StepGuard(scene, start, goal.params, sched.lr, device),
                              Recorder(quiet, sched.iterations, goal, scene.resolution, scene.num_views, backend, "")))
     runs = list(active)
-    halvings = set(halving_iterations(sched.iterations, ms.starts, ms.halving_interval, ms.keep_fraction))
+    halvings = set(halving_iterations(sched.iterations, len(values), ms.halving_interval, ms.keep_fraction))
     progress = _progress(settings, scene)
     states = [scene.evaluate(r.params) for r in active]
     try:
@@ -165,7 +171,7 @@ def optimize_starts(scene: Scene, goal: Goal, settings: OptimizeSettings, backen
     finally:
         if progress is not None:
             progress.close()
-    return _result(scene, goal, settings, backend, empty_views, runs, active[0], states[0], schedule, wall)
+    return _result(scene, goal, settings, backend, empty_views, runs, active[0], states[0], schedule, wall, repeated)
 
 
 def _progress(settings: OptimizeSettings, scene: Scene):
@@ -207,7 +213,8 @@ def _rank(scene, goal, backend, active, states, it, keep, last):
     return [active[i] for i in chosen], [states[i] for i in chosen]
 
 
-def _result(scene, goal, settings, backend, empty_views, runs, best, state, schedule, wall) -> OptimizationResult:
+def _result(scene, goal, settings, backend, empty_views, runs, best, state, schedule, wall, repeated
+            ) -> OptimizationResult:
     all_views = list(range(scene.num_views))
     with torch.no_grad():
         initial_images = render(scene.evaluate(best.initial), all_views, scene.resolution, backend).image
@@ -227,5 +234,5 @@ def _result(scene, goal, settings, backend, empty_views, runs, best, state, sche
         ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
         wall_seconds=wall, iterations_per_second=settings.schedule.iterations / wall,
         matching_seconds=sum(r.recorder.matching_seconds for r in runs), frames=best.recorder.frames,
-        object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes,
+        object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes + repeated,
         empty_target_views=empty_views, starts=starts, best_start=best.index)

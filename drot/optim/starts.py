@@ -5,10 +5,14 @@ With ``start_set="sobol"`` the other starts are a scrambled Sobol sequence (seed
 rotation (``rotation`` without an axis, ``euler``) gets three Sobol coordinates turned into a
 uniformly distributed rotation (Shoemake's map of the unit cube onto unit quaternions), so the
 starts cover SO(3) — every orientation, not only the ``init_range`` box, since the local minima
-that defeat a single start are the far-away ones (an object turned ~90° or ~180°); every other
-drawn parameter gets one coordinate per element, scaled to its ``init_range`` box. Parameters
-with more than :data:`MAX_SOBOL_DIMS` elements (textures, vertex offsets) are drawn at random, as
-are all parameters with ``start_set="random"``. Fixed starts (``initial``) are the same in every start.
+that defeat a single start are the far-away ones (an object turned ~90° or ~180°); an angle about
+a fixed axis gets one coordinate spread over [-π, π] (or its ``init_range`` when that is
+narrower); every other drawn parameter gets one coordinate per element, scaled to its
+``init_range`` box. Rotations are spread even when their start is fixed (a manual start, as in
+the paper's JOINT): start 0 keeps the manual value, the others turn the object every way. Other
+fixed starts (``initial``) are the same in every start. Parameters with more than
+:data:`MAX_SOBOL_DIMS` elements (textures, vertex offsets) are drawn at random, as are all
+parameters with ``start_set="random"``.
 """
 from __future__ import annotations
 
@@ -25,6 +29,18 @@ MAX_SOBOL_DIMS = 64
 
 def _is_rotation3(p) -> bool:
     return p.kind == "euler" or (p.kind == "rotation" and p.axis is None and tuple(p.target.shape) == (3,))
+
+
+def _is_angle(p) -> bool:
+    return p.kind == "rotation" and p.axis is not None
+
+
+def _box(p) -> tuple[float, float]:
+    """Where a Sobol coordinate of ``p`` is scaled to: its init_range, or [-π, π] for a fixed angle."""
+    if _is_angle(p):
+        lo, hi = p.init_range if p.init_range is not None else (-math.pi, math.pi)
+        return max(lo, -math.pi), min(hi, math.pi)
+    return p.init_range
 
 
 def uniform_rotations(u: torch.Tensor) -> torch.Tensor:
@@ -69,7 +85,7 @@ def start_set(scene: Scene, seed: int, count: int, kind: str = "sobol") -> list[
     if count == 1:
         return [first]
     starts = [dict(first) for _ in range(count - 1)]
-    drawn = [p for p in scene.parameters if p.initial is None]
+    drawn = [p for p in scene.parameters if p.initial is None or _is_rotation3(p) or _is_angle(p)]
     rng = torch.Generator().manual_seed(int(seed) * 7919 + 17)
     sobol_params = [] if kind == "random" else [
         p for p in drawn if _is_rotation3(p) or p.target.numel() <= MAX_SOBOL_DIMS]
@@ -86,11 +102,11 @@ def start_set(scene: Scene, seed: int, count: int, kind: str = "sobol") -> list[
                 q = uniform_rotations(u)
                 values = euler_angles(quaternion_matrix(q)) if p.kind == "euler" else rotation_vectors(q)
             else:
-                lo, hi = p.init_range
+                lo, hi = _box(p)
                 values = lo + (hi - lo) * u
             for k in range(count - 1):
                 starts[k][p.name] = values[k].to(torch.float32).reshape(p.target.shape)
-        else:
+        elif p.initial is None:
             for k in range(count - 1):
                 starts[k][p.name] = p.sample_initial(rng)
     return [first, *starts]

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-points", type=int, default=None,
                    help="override the protocol's cap on Sinkhorn points per side (0: no cap)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--starts", type=int, default=None,
+                   help="batched starts of the multi-start row 'drot' (default: drot's recommended number)")
     add_executor_arguments(p)
     p.add_argument("--retry-failed", action="store_true", help="rerun the runs recorded as failed")
     p.add_argument("--report-only", action="store_true", help="write the table from the runs done so far, run nothing")
@@ -60,7 +62,7 @@ def protocol_from_args(args: argparse.Namespace) -> Protocol:
     base = QUICK if args.quick else FULL
     changes: dict[str, Any] = {"device": args.device}
     for field, value in (("seeds", args.seeds), ("iterations", args.iterations), ("resolution", args.resolution),
-                         ("high_resolution", args.high_resolution)):
+                         ("high_resolution", args.high_resolution), ("starts", args.starts)):
         if value is not None:
             changes[field] = value
     if args.max_points is not None:

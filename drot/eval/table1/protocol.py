@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from ...optim.settings import RECOMMENDED_STARTS
 from .variants import VARIANTS, VARIANTS_BY_ID, Variant
 
 
@@ -23,6 +24,7 @@ class Protocol:
             the room fills the image).
         curve_points: points kept per error-vs-time curve (also the PSNR evaluations of PSNR scenes).
         device: torch device.
+        starts: batched starts of the multi-start rows ("drot").
     """
 
     name: str
@@ -35,8 +37,11 @@ class Protocol:
     max_points: int | None = None
     curve_points: int = 40
     device: str = "cpu"
+    starts: int = RECOMMENDED_STARTS
 
     def __post_init__(self) -> None:
+        if self.starts < 1:
+            raise ValueError(f"--starts {self.starts}: the multi-start rows need at least one start")
         if self.seeds < 1 or self.iterations < 1:
             raise ValueError(f"a protocol needs at least one seed and one iteration (--seeds {self.seeds}, "
                              f"--iterations {self.iterations})")
@@ -58,14 +63,16 @@ class Protocol:
                 "bipartite": self.bipartite_resolution}[variant.resolution]
 
     def label(self, variant: Variant) -> str:
-        return variant.label.format(base=self.resolution, high=self.high_resolution, bip=self.bipartite_resolution)
+        return variant.label.format(base=self.resolution, high=self.high_resolution, bip=self.bipartite_resolution,
+                                    starts=self.starts)
 
     def describe(self) -> str:
         rows = "every row" if self.variants is None else "rows " + ", ".join(self.variants)
         cap = "" if self.max_points is None else f", Sinkhorn point sets capped at {self.max_points} per side"
         return (f"{self.name} protocol: {self.seeds} seed(s) per scene (1 for fixed-start scenes), "
                 f"{self.iterations} iterations, base resolution {self.resolution}², high resolution "
-                f"{self.high_resolution}², bipartite {self.bipartite_resolution}²{cap}, {rows}, device {self.device}")
+                f"{self.high_resolution}², bipartite {self.bipartite_resolution}²{cap}, {self.starts} batched starts "
+                f"in the multi-start rows, {rows}, device {self.device}")
 
 
 #: The paper's protocol (§6.1): 10 seeds × 1000 iterations × 128², the L2 rows at 1024². Meant for a
@@ -80,7 +87,7 @@ FULL = Protocol("full", seeds=10, iterations=1000, resolution=128, high_resoluti
 QUICK = Protocol("quick", seeds=4, iterations=200, resolution=64, high_resolution=128, max_points=1024,
                  curve_points=25,
                  variants=("flow", "bipartite", "lam0.1", "lam0.5", "lam0.9", "K0", "K5", "K10",
-                           "random", "hybrid", "basic", "l2", "l2-high", "l2-multires", "l2-downsampled",
+                           "random", "hybrid", "basic", "drot", "l2", "l2-high", "l2-multires", "l2-downsampled",
                            "softras"))
 
 PROTOCOLS = {"quick": QUICK, "full": FULL}

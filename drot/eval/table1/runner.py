@@ -22,8 +22,10 @@ _SETTINGS_NOT_HASHED = ("seed", "progress", "record_frames", "frame_view")
 def run_settings(protocol: Protocol, variant: Variant, scene: SceneEntry) -> OptimizeSettings:
     """The :class:`OptimizeSettings` of a row on a scene (seed 0)."""
     every = max(1, protocol.iterations // max(1, protocol.curve_points)) if scene.metric == "psnr" else 0
+    starts = {"starts": protocol.starts} if variant.multistart else {}
     return OptimizeSettings(iterations=protocol.iterations, device=protocol.device, eval_every=every,
-                            max_points=protocol.max_points, **{**dict(scene.overrides), **dict(variant.overrides)})
+                            max_points=protocol.max_points, **{**dict(scene.overrides), **dict(variant.overrides)},
+                            **starts)
 
 
 def build_specs(protocol: Protocol, scenes: Sequence[SceneEntry]

@@ -25,6 +25,7 @@ class Variant:
         overrides: :class:`~drot.optim.OptimizeSettings` fields.
         resolution: ``"base"``, ``"high"`` or ``"bipartite"``: the render resolution of the run.
         same_as: id of a row with the same configuration, whose runs this row shows (run once).
+        multistart: the row runs the protocol's number of batched starts (``--starts``).
     """
 
     id: str
@@ -33,6 +34,7 @@ class Variant:
     overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     resolution: str = "base"
     same_as: str | None = None
+    multistart: bool = False
 
 
 _BASIC = {"strategy": "basic"}
@@ -52,6 +54,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("random", "d", "random", {"strategy": "random"}),
     Variant("hybrid", "d", "hybrid", {"strategy": "hybrid"}),
     Variant("basic", "d", "basic", dict(_BASIC)),
+    Variant("drot", "d", "drot: hybrid, {starts} batched starts", {"strategy": "hybrid"}, multistart=True),
     Variant("l2", "e", "L2, {base}²", {"strategy": "standard"}),
     Variant("l2-high", "e", "L2, {high}²", {"strategy": "standard"}, resolution="high"),
     Variant("l2-multires", "e", "L2, multi-res 8²→{high}²", {"strategy": "standard", "l2_schedule": "multires"},
