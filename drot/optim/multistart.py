@@ -167,7 +167,8 @@ def optimize_starts(scene: Scene, goal: Goal, settings: OptimizeSettings, backen
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix(starts=len(active))
-        wall = runs[0].recorder.elapsed()
+        # The PSNR evaluations of every start (eval_every) are left out, as in a single run.
+        wall = runs[0].recorder.elapsed() + runs[0].recorder.eval_seconds - sum(r.recorder.eval_seconds for r in runs)
     finally:
         if progress is not None:
             progress.close()
