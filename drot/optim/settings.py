@@ -216,7 +216,7 @@ class StartSettings:
 
     starts: int = 1
     start_set: str = "sobol"
-    halving_interval: float = 0.1
+    halving_interval: float = 0.25
     keep_fraction: float = 0.5
 
     def __post_init__(self) -> None:
@@ -232,8 +232,8 @@ class StartSettings:
 #: The groups, by field name of :class:`OptimizeSettings`.
 GROUPS: dict[str, type] = {"schedule": ScheduleSettings, "matching": MatchingSettings, "l2": L2Settings,
                            "recording": RecordSettings, "multistart": StartSettings}
-#: Settings added after result stores existed: run keys include them only when they differ from their
-#: default, so the keys of runs that do not use them (and the stores holding them) stay valid.
+#: Settings added after result stores existed: run keys include them only for multi-start runs, so the
+#: keys of single-start runs (and the stores holding them) stay valid.
 ADDED_LATER = tuple(f.name for f in dataclasses.fields(StartSettings))
 #: Flat name → group field name, for every group field.
 FLAT: dict[str, str] = {f.name: group for group, cls in GROUPS.items() for f in dataclasses.fields(cls)}
@@ -308,8 +308,11 @@ class OptimizeSettings:
         return out
 
     def keyed(self) -> dict[str, Any]:
-        """:meth:`flat` for run keys: settings of :data:`ADDED_LATER` only where they differ from their default."""
-        return {k: v for k, v in self.flat().items() if k not in ADDED_LATER or v != DEFAULTS[k]}
+        """:meth:`flat` for run keys: the multi-start settings (:data:`ADDED_LATER`) only with several
+        starts, so single-start runs keep the keys they had before multi-start existed, and a
+        multi-start run's key names all of them (a later change of their defaults is a new key)."""
+        flat = self.flat()
+        return flat if self.multistart.starts > 1 else {k: v for k, v in flat.items() if k not in ADDED_LATER}
 
     def ignored(self) -> Iterator[tuple[str, str]]:
         """``(setting, why)`` for every setting changed from its default that the chosen strategy,
