@@ -254,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.frames > 0), out_dir,
                   retry_failed=args.retry_failed, progress=False, on_record=on_record, redo=redo, executor=executor)
     except KeyboardInterrupt:
+        # The store is the truth: a run stored just before the interrupt may not have reached on_record.
+        records.update(RunStore(out_dir).records())
         write()
         finished = sum(records.get(s.key, {}).get("status") == "ok" for s in specs)
         print(f"\ndrot-bench: interrupted: {finished} of {len(specs)} runs finished and kept in {out_dir}/ "
