@@ -177,8 +177,8 @@ def multistart_probe() -> str | None:
 
 
 def step_multistart(args) -> int:
-    """Runs benchmarks/multistart_speed.py once batched multi-start lands (another issue). Its expected
-    interface: ``--device D --starts 1,8,64 --resolution 128 --iterations N --json FILE``."""
+    """Runs benchmarks/multistart_speed.py (batched multi-start vs sequential starts):
+    ``--device D --starts 1,8,64 --resolution 128 --iterations N --json FILE``."""
     found = multistart_probe()
     script = ROOT / "benchmarks" / "multistart_speed.py"
     print(f"batched multi-start in drot: {found or 'no (drot.optimize and OptimizeSettings take no starts)'}")
