@@ -27,24 +27,24 @@ class _Residual(nn.Module):
 class SourceImitator(nn.Module):
     """Kips's StarGAN-style conditional generator: the parameters, broadcast to channels, are
     concatenated to the source image; two stride-2 convolutions, ``blocks`` residual blocks with
-    instance norm, two transposed convolutions; the output is a difference added to the source.
+    instance norm, two upsampling (nearest x2 + 3 x 3) convolutions; the output is a difference added to the source.
 
     ``forward(vectors [B, D], sources [B, H, W, 3]) -> [B, H, W, 3]`` (H, W divisible by 4).
     Kips uses 4 x 4 kernels in the residual blocks; we use 3 x 3 (symmetric padding).
     """
 
-    def __init__(self, dim: int, width: int = 16, blocks: int = 3) -> None:
+    def __init__(self, dim: int, width: int = 16, blocks: int = 2) -> None:
         super().__init__()
         self.config = {"kind": "source", "dim": dim, "width": width, "blocks": blocks}
         w = width
 
         def block(cin, cout, k, s, p, up=False):
-            conv = nn.ConvTranspose2d(cin, cout, k, s, p) if up else nn.Conv2d(cin, cout, k, s, p)
-            return [conv, nn.InstanceNorm2d(cout, affine=True), nn.ReLU(True)]
-        self.net = nn.Sequential(*block(3 + dim, w, 5, 1, 2), *block(w, 2 * w, 4, 2, 1), *block(2 * w, 4 * w, 4, 2, 1),
+            conv = [nn.Upsample(scale_factor=2), nn.Conv2d(cin, cout, 3, 1, 1)] if up else [nn.Conv2d(cin, cout, k, s, p)]
+            return [*conv, nn.InstanceNorm2d(cout, affine=True), nn.ReLU(True)]
+        self.net = nn.Sequential(*block(3 + dim, w, 3, 1, 1), *block(w, 2 * w, 4, 2, 1), *block(2 * w, 4 * w, 4, 2, 1),
                                  *[_Residual(4 * w) for _ in range(blocks)],
                                  *block(4 * w, 2 * w, 4, 2, 1, up=True), *block(2 * w, w, 4, 2, 1, up=True),
-                                 nn.Conv2d(w, 3, 5, 1, 2), nn.Tanh())
+                                 nn.Conv2d(w, 3, 3, 1, 1), nn.Tanh())
 
     def forward(self, vectors: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = sources.shape
