@@ -41,8 +41,8 @@ from drot.imitator import (EncoderSettings, ImitatorSettings, RefineSettings, Tr
 from drot.metrics import psnr
 
 SIZES = {  # samples, imitator steps, encoder steps, held-out, Nelder-Mead calls, refine steps, batch
-    "tryon": dict(samples=1200, steps=700, encoder_steps=600, held_out=24, nm_calls=60, refine_steps=100, batch=8),
-    "mitsuba": dict(samples=800, steps=700, encoder_steps=600, held_out=24, nm_calls=60, refine_steps=100, batch=8),
+    "tryon": dict(samples=1200, steps=1500, encoder_steps=600, held_out=24, nm_calls=60, refine_steps=100, batch=8),
+    "mitsuba": dict(samples=800, steps=1500, encoder_steps=600, held_out=24, nm_calls=60, refine_steps=100, batch=8),
     "quick": dict(samples=32, steps=6, encoder_steps=6, held_out=3, nm_calls=6, refine_steps=4, batch=4),
 }
 

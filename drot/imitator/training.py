@@ -13,6 +13,7 @@ the batch generator's state, the settings, the history and the parameter space
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ class ImitatorSettings:
 
     steps: int = 1500
     batch: int = 16
-    lr: float = 2e-3
+    lr: float = 2e-3          # Adam (β1 0.5), cosine-decayed to 5 % over ``steps``
     imitation: float = 1.0
     sensitivity: float = 1.0
     adversarial: float = 0.0
@@ -172,6 +173,8 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
             d_loss.backward()
             copt.step()
             loss = loss - settings.adversarial * critic(out, cond).mean()
+        for group in opt.param_groups:  # cosine decay to 5 % over the run (a function of the step: resumable)
+            group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / settings.steps)))
         opt.zero_grad()
         loss.backward()
         opt.step()
