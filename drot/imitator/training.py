@@ -100,7 +100,8 @@ def _new_network(samples: Samples, space: ParameterSpace, width: int | None) -> 
 
 
 def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSettings = ImitatorSettings(),
-                   checkpoint: str | Path | None = None, resume: bool = True) -> tuple[Imitator, list[dict]]:
+                   checkpoint: str | Path | None = None, resume: bool = True,
+                   until: int | None = None) -> tuple[Imitator, list[dict]]:
     """Train (or, with an existing ``checkpoint`` and ``resume``, continue training) an imitator.
 
     Args:
@@ -109,6 +110,8 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
         settings: :class:`ImitatorSettings`; ``steps`` is the total, so resuming a finished run does nothing.
         checkpoint: file written every ``checkpoint_every`` steps and at the end (None: none).
         resume: continue from ``checkpoint`` if it exists (its settings must match ``settings`` but ``steps``/``progress``).
+        until: stop at this step (an interrupted or time-boxed run; the learning-rate schedule still
+            follows ``settings.steps``, so resuming later gives the same weights as one uninterrupted run).
 
     Returns:
         ``(imitator, history)``; history: one dict per step (``step``, ``loss``, ``imitation``, ``sensitivity``, ``seconds``).
@@ -153,7 +156,8 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
     net.train()
     bar = tqdm(total=settings.steps, initial=step, desc="imitator", disable=not settings.progress, unit="step")
     start = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
-    while step < settings.steps:
+    last = settings.steps if until is None else min(settings.steps, until)
+    while step < last:
         idx = torch.randint(0, len(samples), (settings.batch,), generator=g)
         b = samples.subset(idx)
         src = b.sources
