@@ -9,7 +9,8 @@ Protocol (every figure from this run, nothing hard-coded):
 
 1. render ``--samples`` training settings and their one-parameter shifts (``drot.imitator.generate``);
 2. train two imitators for ``--steps`` steps, with and without the sensitivity loss;
-3. on ``--held-out`` unseen settings: imitator PSNR against the renderer; per-parameter relative
+3. on ``--held-out`` unseen settings (references for Mitsuba at 128 spp, the training renders have 32):
+   imitator PSNR against the renderer; per-parameter relative
    error of the image change under a one-parameter shift (``sensitivity_errors``); the cosine of the
    parameter gradient of ``‖image − target‖²`` through the imitator vs a reference (try-on: autograd
    through the renderer's differentiable twin ``TryOnRenderer.soft``; Mitsuba: central finite
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from drot.imitator import (EncoderSettings, ImitatorSettings, RefineSettings, TryOnRenderer, argmax_quantise,
+from drot.imitator import (EncoderSettings, Samples, ImitatorSettings, RefineSettings, TryOnRenderer, argmax_quantise,
                            finite_difference_gradient, fidelity, generate, gradient_cosine, nelder_mead,
                            load_encoder, perceptual_loss, refine, relax_and_search, sensitivity_errors, train_encoder,
                            train_imitator)
@@ -49,11 +50,11 @@ SIZES = {  # samples, imitator steps, encoder steps, held-out, Nelder-Mead calls
 }
 
 
-def make_renderer(name: str, quick: bool):
+def make_renderer(name: str, quick: bool, spp: int = 32):
     if name == "tryon":
         return TryOnRenderer()
     from drot.imitator.renderers.mitsuba_scene import MitsubaRenderer
-    return MitsubaRenderer(spp=4 if quick else 32)
+    return MitsubaRenderer(spp=4 if quick else spp)
 
 
 def reference_gradient(renderer):
@@ -86,11 +87,18 @@ def run(args) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     renderer = make_renderer(args.renderer, args.quick)
+    # Fidelity and sensitivity are measured against low-noise references (Mitsuba: 128 spp instead of 32).
+    reference = make_renderer(args.renderer, args.quick, spp=128)
     space = renderer.space
     res: dict = {"renderer": args.renderer, "quick": args.quick, "sizes": size, "times": {}}
     progress = not args.quick
 
-    samples = generate(renderer, size["samples"], seed=args.seed, batch=32, workers=args.workers, progress=progress)
+    data_file = out / "samples.pt"
+    if data_file.is_file() and not args.fresh:
+        samples = Samples.load(data_file)
+    else:
+        samples = generate(renderer, size["samples"], seed=args.seed, batch=32, workers=args.workers, progress=progress)
+        samples.save(data_file)
     res["times"]["data_s"] = samples.seconds
     res["times"]["data_per_render_ms"] = 1000 * samples.seconds / (2 * len(samples))
 
@@ -105,9 +113,12 @@ def run(args) -> dict:
     g = torch.Generator().manual_seed(args.seed + 99)
     held = space.sample(size["held_out"], g)
     held_src = renderer.sources(size["held_out"], g)
+    # The noise floor of a stochastic renderer: PSNR of one render against another seed's.
+    res["psnr_renderer_vs_itself"] = psnr(renderer(held, held_src, seed=1), renderer(held, held_src, seed=2))
+    res["psnr_renderer_vs_reference"] = psnr(renderer(held, held_src, seed=1), reference(held, held_src, seed=2))
     for name, imi in imitators.items():
-        res[f"psnr_{name}"] = fidelity(imi, renderer, held, held_src)
-        res[f"sensitivity_{name}"] = sensitivity_errors(imi, renderer, held, held_src)
+        res[f"psnr_{name}"] = fidelity(imi, reference, held, held_src)
+        res[f"sensitivity_{name}"] = sensitivity_errors(imi, reference, held, held_src)
 
     # Gradient agreement: start perturbed from the truth, target = the truth's render.
     targets = renderer(held, held_src, seed=7)
@@ -178,7 +189,9 @@ def run(args) -> dict:
 def summary(res: dict) -> str:
     lines = [f"## {res['renderer']}{' (quick)' if res['quick'] else ''}", "",
              f"Imitator PSNR vs real renderer: {res['psnr_sens']:.2f} dB with the sensitivity loss, "
-             f"{res['psnr_nosens']:.2f} dB without.", "",
+             f"{res['psnr_nosens']:.2f} dB without (references at 128 spp for Mitsuba; the renderer against "
+             f"itself, another seed: {res['psnr_renderer_vs_itself']:.2f} dB, against the reference: "
+             f"{res['psnr_renderer_vs_reference']:.2f} dB).", "",
              "| parameter | sensitivity error with L_sens | without |", "|---|---|---|"]
     for p, v in res["sensitivity_sens"].items():
         lines.append(f"| {p} | {v:.3f} | {res['sensitivity_nosens'][p]:.3f} |")
