@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -105,9 +104,7 @@ def render_batch(renderer: BlackBoxRenderer, vectors: torch.Tensor, sources: tor
         else:
             n = min(workers, len(settings))
             bounds = np.linspace(0, len(settings), n + 1).astype(int)
-            ctx = multiprocessing.get_context("spawn")
-            env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-            os.environ.update(env)
+            ctx = multiprocessing.get_context("spawn")  # each worker runs torch on one thread (_render_chunk)
             with concurrent.futures.ProcessPoolExecutor(n, mp_context=ctx) as pool:
                 parts = [pool.submit(_render_chunk, renderer, settings[a:b], srcs[a:b], seeds[a:b])
                          for a, b in zip(bounds[:-1], bounds[1:])]
