@@ -20,6 +20,8 @@ Where things live, lowest layer first (no module imports a higher layer):
 * ``drot.scene``    — meshes, parameters and their kinds (registry), the scene model, scene files, assets;
 * ``drot.optim``    — settings, targets, the RGBXY loss, steps, strategies (registry), the loop (``optimize``);
 * ``drot.apps``     — applications on the shared optimizer (furniture, SMPL, blendshapes, accessories);
+* ``drot.imitator`` — learned differentiable imitators of black-box renderers (try-on, Mitsuba 3), the sensitivity
+  loss, an inverse-graphics encoder, refinement through the imitator, relax-and-search for discrete parameters;
 * ``drot.eval``     — ``drot-bench``, resumable sweeps, the paper's Table 1;
 * ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
 """

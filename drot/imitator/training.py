@@ -1,0 +1,194 @@
+"""Training the imitator (Kips et al. §5.2, Eq. 4) with checkpoints, resume and a progress bar.
+
+Loss per step, on a batch of :class:`~drot.imitator.data.Samples`:
+``imitation · L_imitation + sensitivity · L_sens + adversarial · L_GAN`` where ``L_imitation`` is the
+perceptual distance (L1 + MS-SSIM, :mod:`drot.imitator.losses`) on both the settings and their
+shifted twins, ``L_sens`` the sensitivity loss on the pairs and ``L_GAN`` the WGAN-GP generator term
+(its critic trained one step per step, only when ``adversarial > 0``).
+
+A checkpoint (``torch.save`` of a dict) holds the network and its config, the optimiser, the step,
+the batch generator's state, the settings, the history and the parameter space
+(:meth:`~drot.imitator.space.ParameterSpace.to_dict`): resuming continues exactly where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from .data import Samples
+from .losses import gradient_penalty, imitation_loss, sensitivity_loss
+from .networks import Critic, ParameterImitator, SourceImitator, build_network
+from .space import ParameterSpace
+
+__all__ = ["ImitatorSettings", "Imitator", "train_imitator", "load_imitator", "save_checkpoint", "read_checkpoint"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImitatorSettings:
+    """Imitator training options (weights λ of Kips Eq. 4 as ``imitation``, ``sensitivity``, ``adversarial``)."""
+
+    steps: int = 1500
+    batch: int = 16
+    lr: float = 2e-3          # Adam (β1 0.5), cosine-decayed to 5 % over ``steps``
+    imitation: float = 1.0
+    sensitivity: float = 1.0
+    adversarial: float = 0.0
+    width: int | None = None  # network width (None: 16 for source imitators, 64 for parameter imitators)
+    seed: int = 0
+    checkpoint_every: int = 250
+    progress: bool = True
+
+
+class Imitator(torch.nn.Module):
+    """A trained differentiable surrogate: ``imitator(vectors [B, D], sources [B, H, W, 3] | None)``
+    → float ``[B, H, W, 3]`` (differentiable in ``vectors``; relaxed one-hots allowed)."""
+
+    def __init__(self, network: torch.nn.Module, space: ParameterSpace) -> None:
+        super().__init__()
+        self.network, self.space = network, space
+        self.needs_source = isinstance(network, SourceImitator)
+
+    def forward(self, vectors: torch.Tensor, sources: torch.Tensor | None = None) -> torch.Tensor:
+        if vectors.ndim != 2 or vectors.shape[1] != self.space.dim:
+            raise ValueError(f"imitator: vectors must be [B, {self.space.dim}], got {tuple(vectors.shape)}")
+        if self.needs_source and sources is None:
+            raise ValueError("this imitator edits source images: pass sources [B, H, W, 3]")
+        return self.network(vectors, sources)
+
+
+def save_checkpoint(path: str | Path, **state: Any) -> None:
+    """Write a checkpoint atomically (``path.tmp`` then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def read_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`; ValueError naming the file and key if it is not a ``kind`` one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=False)
+    for key in ("kind", "network", "config", "space", "step"):
+        if not isinstance(state, dict) or key not in state:
+            raise ValueError(f"{path}: not a drot.imitator checkpoint (missing key {key!r})")
+    if state["kind"] != kind:
+        raise ValueError(f"{path}: a {state['kind']!r} checkpoint, expected {kind!r}")
+    return state
+
+
+def load_imitator(path: str | Path) -> Imitator:
+    """The imitator stored at ``path`` (weights and parameter space), in eval mode."""
+    state = read_checkpoint(path, "imitator")
+    net = build_network(state["config"])
+    net.load_state_dict(state["network"])
+    return Imitator(net, ParameterSpace.from_dict(state["space"])).eval()
+
+
+def _new_network(samples: Samples, space: ParameterSpace, width: int | None) -> torch.nn.Module:
+    if samples.sources is not None:
+        return SourceImitator(space.dim, width or 16)
+    return ParameterImitator(space.dim, samples.images.shape[1], width or 64)
+
+
+def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSettings = ImitatorSettings(),
+                   checkpoint: str | Path | None = None, resume: bool = True,
+                   until: int | None = None) -> tuple[Imitator, list[dict]]:
+    """Train (or, with an existing ``checkpoint`` and ``resume``, continue training) an imitator.
+
+    Args:
+        samples: training samples (:func:`drot.imitator.data.generate`).
+        space: their parameter space (stored in the checkpoint).
+        settings: :class:`ImitatorSettings`; ``steps`` is the total, so resuming a finished run does nothing.
+        checkpoint: file written every ``checkpoint_every`` steps and at the end (None: none).
+        resume: continue from ``checkpoint`` if it exists (its settings must match ``settings`` but ``steps``/``progress``).
+        until: stop at this step (an interrupted or time-boxed run; the learning-rate schedule still
+            follows ``settings.steps``, so resuming later gives the same weights as one uninterrupted run).
+
+    Returns:
+        ``(imitator, history)``; history: one dict per step (``step``, ``loss``, ``imitation``, ``sensitivity``, ``seconds``).
+    """
+    if samples.vectors.shape[1] != space.dim:
+        raise ValueError(f"samples have {samples.vectors.shape[1]} parameter slots, the space {space.dim}")
+    torch.manual_seed(settings.seed)
+    net = _new_network(samples, space, settings.width)
+    critic = Critic(conditional=samples.sources is not None) if settings.adversarial > 0 else None
+    opt = torch.optim.Adam(net.parameters(), lr=settings.lr, betas=(0.5, 0.999))
+    copt = torch.optim.Adam(critic.parameters(), lr=settings.lr, betas=(0.5, 0.9)) if critic else None
+    g = torch.Generator().manual_seed(settings.seed)
+    history: list[dict] = []
+    step = 0
+    if checkpoint is not None and resume and Path(checkpoint).is_file():
+        state = read_checkpoint(checkpoint, "imitator")
+        saved = {k: v for k, v in state["settings"].items() if k not in ("steps", "progress", "checkpoint_every")}
+        now = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("steps", "progress", "checkpoint_every")}
+        if saved != now:
+            diff = sorted(k for k in now if saved.get(k) != now[k])
+            raise ValueError(f"{checkpoint}: saved with other settings ({', '.join(diff)}); pass resume=False to restart")
+        if ParameterSpace.from_dict(state["space"]) != space:
+            raise ValueError(f"{checkpoint}: saved with another parameter space")
+        net.load_state_dict(state["network"])
+        opt.load_state_dict(state["optimizer"])
+        if critic is not None:
+            critic.load_state_dict(state["critic"])
+            copt.load_state_dict(state["critic_optimizer"])
+        g.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        step, history = state["step"], list(state["history"])
+
+    def save():
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, kind="imitator", network=net.state_dict(), config=net.config,
+                            optimizer=opt.state_dict(), step=step, generator=g.get_state(),
+                            torch_rng=torch.get_rng_state(), settings=dataclasses.asdict(settings),
+                            history=history, space=space.to_dict(),
+                            critic=critic.state_dict() if critic else None,
+                            critic_optimizer=copt.state_dict() if copt else None)
+
+    net.train()
+    bar = tqdm(total=settings.steps, initial=step, desc="imitator", disable=not settings.progress, unit="step")
+    start = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+    last = settings.steps if until is None else min(settings.steps, until)
+    while step < last:
+        idx = torch.randint(0, len(samples), (settings.batch,), generator=g)
+        b = samples.subset(idx)
+        src = b.sources
+        both_v = torch.cat([b.vectors, b.shifted])
+        both_src = None if src is None else torch.cat([src, src])
+        out = net(both_v, both_src)
+        fake, fake_shift = out.split(settings.batch)
+        real = torch.cat([b.images, b.shifted_images])
+        l_im = imitation_loss(out, real)
+        l_sens = sensitivity_loss(fake, fake_shift, b.images, b.shifted_images)
+        loss = settings.imitation * l_im + settings.sensitivity * l_sens
+        if critic is not None:
+            cond = both_src
+            d_loss = critic(out.detach(), cond).mean() - critic(real, cond).mean() + \
+                10.0 * gradient_penalty(critic, real, out.detach(), cond)
+            copt.zero_grad()
+            d_loss.backward()
+            copt.step()
+            loss = loss - settings.adversarial * critic(out, cond).mean()
+        for group in opt.param_groups:  # cosine decay to 5 % over the run (a function of the step: resumable)
+            group["lr"] = settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / settings.steps)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        history.append({"step": step, "loss": loss.item(), "imitation": l_im.item(), "sensitivity": l_sens.item(),
+                        "seconds": time.perf_counter() - start})
+        bar.update(1)
+        bar.set_postfix(imit=f"{l_im.item():.4f}", sens=f"{l_sens.item():.4f}")
+        if settings.checkpoint_every and step % settings.checkpoint_every == 0:
+            save()
+    bar.close()
+    save()
+    return Imitator(net, space).eval(), history

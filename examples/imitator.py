@@ -1,0 +1,67 @@
+"""Recover the settings of a renderer drot cannot differentiate, through a learned imitator.
+
+    OMP_NUM_THREADS=1 python examples/imitator.py                       # lipstick try-on, ~4 min on a 2-core CPU
+    OMP_NUM_THREADS=1 python examples/imitator.py --renderer mitsuba    # Mitsuba 3 path tracer (pip install "drot[mitsuba]")
+    OMP_NUM_THREADS=1 python examples/imitator.py --quick               # seconds (what the tests run)
+
+Steps: render training samples with the black box (settings + one-parameter shifts), train the
+imitator with the sensitivity loss (checkpointed: run it again to resume), train the
+inverse-graphics encoder through it, then for a new target image: the encoder's one-pass estimate,
+refinement through the imitator, relax-and-search of the discrete parameter with the real
+renderer, and a check render. Writes ``target | encoder | refined`` to ``--out``/result.png.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import imageio
+import numpy as np
+import torch
+
+import drot.imitator as imitator
+from drot.metrics import psnr
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--renderer", choices=("tryon", "mitsuba"), default="tryon")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--out", default="imitator-example")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.renderer == "tryon":
+        renderer = imitator.TryOnRenderer()
+    else:
+        from drot.imitator.renderers.mitsuba_scene import MitsubaRenderer
+        renderer = MitsubaRenderer(spp=4 if args.quick else 32)
+    n, steps = (24, 4) if args.quick else (600, 400)
+
+    samples = imitator.generate(renderer, n, seed=0, progress=not args.quick)
+    imi, _ = imitator.train_imitator(samples, renderer.space, imitator.ImitatorSettings(
+        steps=steps, batch=8, progress=not args.quick), checkpoint=out / "imitator.pt")
+    encoder, _ = imitator.train_encoder(samples, imi, imitator.EncoderSettings(
+        steps=steps, batch=16, progress=not args.quick), checkpoint=out / "encoder.pt")
+
+    g = torch.Generator().manual_seed(123)
+    truth = renderer.space.sample(1, g)
+    source = renderer.sources(1, g)
+    target = renderer(truth, source)
+    estimate = encoder.predict(target)                                             # one forward pass
+    refined = imitator.refine(imi, target, estimate, source,
+                              imitator.RefineSettings(steps=10 if args.quick else 100)).vectors
+    final, calls = imitator.relax_and_search(renderer, target, refined, source)    # discrete: real renderer
+    images = [target, renderer(imitator.argmax_quantise(renderer.space, estimate), source), renderer(final, source)]
+    imageio.imwrite(out / "result.png", (torch.cat([i[0] for i in images], 1).numpy() * 255).astype(np.uint8))
+    result = {"truth": renderer.space.decode(truth)[0], "encoder": renderer.space.decode(estimate)[0],
+              "final": renderer.space.decode(final)[0], "search_calls": calls,
+              "psnr_encoder": psnr(images[1], target), "psnr_final": psnr(images[2], target)}
+    for k, v in result.items():
+        print(f"{k}: {v}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
