@@ -61,6 +61,11 @@ init_range = [-3.14159, 3.14159]
 """
 
 
+def scene_text(asset: str, resolution: int) -> str:
+    """The scene file (TOML) of ``asset`` (a key of :data:`ASSETS`) turned about +Y from any angle."""
+    return SCENE.format(name=asset, procedural=ASSETS[asset], resolution=resolution)
+
+
 def _run(job: dict) -> dict:
     import torch
 
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     scenes = {}
     for a in assets:
         scenes[a] = out / "scenes" / f"{a}.toml"
-        scenes[a].write_text(SCENE.format(name=a, procedural=ASSETS[a], resolution=args.resolution))
+        scenes[a].write_text(scene_text(a, args.resolution))
     store = out / "runs.jsonl"
     done = {}
     if store.exists():

@@ -2,7 +2,10 @@
 successive halving, and the two promises — a batch equals its starts run alone, and the best start
 converges where the single start does not."""
 import dataclasses
+import importlib
 import math
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -20,35 +23,18 @@ from drot.render.renderer import render, surface_attributes
 from drot.scene.kinds import axis_angle_matrix, euler_matrix
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-ANY_ANGLE_CUBE = """
-name = "cube-any-angle"
-resolution = 24
-[mesh]
-procedural = "coloured_cube"
-[material]
-ambient = 0.0
-diffuse = 0.8
-specular = 0.2
-shininess = 32
-[views]
-rig = "square"
-distance = 2.0
-jitter = 0.1
-seed = 0
-[[parameters]]
-name = "rotation"
-kind = "rotation"
-axis = [0.0, 1.0, 0.0]
-target = [0.0]
-init_range = [-3.14159, 3.14159]
-"""
-
+ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def any_angle_cube(tmp_path_factory):
+    """The coloured cube turned about +Y from any angle, at 24²: benchmarks/any_angle.py's scene."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        scene_text = importlib.import_module("any_angle").scene_text
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
     path = tmp_path_factory.mktemp("scenes") / "cube.toml"
-    path.write_text(ANY_ANGLE_CUBE)
+    path.write_text(scene_text("cube", resolution=24))
     return drot.load_scene(path)
 
 

@@ -13,8 +13,8 @@ import torch
 from ..matching.base import check_lam
 
 
-def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.Tensor:
-    """Mean transport cost of proxies to their matched targets.
+def rgbxy_costs(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.Tensor:
+    """Transport cost of each proxy to its matched target, ``[N]``: ``λ‖Δrgb‖² + (1 − λ)‖Δxy‖²``.
 
     Args:
         rgbxy: float ``[N, 5]`` proxy colours and positions (differentiable).
@@ -24,10 +24,14 @@ def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.
     if rgbxy.shape != matched.shape or rgbxy.shape[-1] != 5:
         raise ValueError(f"rgbxy {tuple(rgbxy.shape)} and matched {tuple(matched.shape)} must both be [N, 5]")
     lam = check_lam(lam)
-    if rgbxy.shape[0] == 0:
-        return rgbxy.sum() * 0.0
     d2 = (rgbxy - matched.detach()).square()
-    return (lam * d2[:, :3].sum(1) + (1 - lam) * d2[:, 3:].sum(1)).mean()
+    return lam * d2[:, :3].sum(1) + (1 - lam) * d2[:, 3:].sum(1)
+
+
+def rgbxy_loss(rgbxy: torch.Tensor, matched: torch.Tensor, lam: float) -> torch.Tensor:
+    """Mean transport cost of proxies to their matched targets (:func:`rgbxy_costs`; 0 without proxies)."""
+    costs = rgbxy_costs(rgbxy, matched, lam)
+    return rgbxy.sum() * 0.0 if costs.shape[0] == 0 else costs.mean()
 
 
 def image_l2_loss(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch
 
 from ..matching import image_points, matcher_from_settings
 from ..render.proxies import frozen_proxies
-from .losses import rgbxy_loss
+from .losses import rgbxy_costs, rgbxy_loss
 from .settings import MatchingSettings, unknown_names
 
 Shader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -192,9 +192,7 @@ class RgbxyLoss:
             raise RuntimeError("no matching in force: call match() first")
         rast = self._current.rast
         proxies = frozen_proxies(rast, tri, clip, attrs, shade)
-        d2 = (proxies.rgbxy - self._current.matched).square()
-        lam = self.settings.lam
-        per_proxy = lam * d2[:, :3].sum(1) + (1 - lam) * d2[:, 3:].sum(1)
+        per_proxy = rgbxy_costs(proxies.rgbxy, self._current.matched, self.settings.lam)
         entry = proxies.pixel_index // (rast.shape[1] * rast.shape[2])
         count = torch.bincount(entry, minlength=rast.shape[0])
         total = per_proxy.new_zeros(rast.shape[0]).index_add(0, entry, per_proxy)

@@ -20,7 +20,6 @@ import math
 
 import torch
 
-from ..scene.kinds import euler_matrix  # noqa: F401  (the convention inverted below; tested)
 from ..scene.scene import Scene
 
 #: A parameter with more elements than this is drawn at random rather than from the Sobol set.
@@ -63,7 +62,8 @@ def quaternion_matrix(q: torch.Tensor) -> torch.Tensor:
 
 
 def euler_angles(matrix: torch.Tensor) -> torch.Tensor:
-    """Euler angles ``[K, 3]`` (x, then y, then z: ``R = Rz Ry Rx``, drot's ``euler`` kind) of ``[K, 3, 3]``."""
+    """Euler angles ``[K, 3]`` (x, then y, then z: ``R = Rz Ry Rx``, the inverse of
+    :func:`drot.scene.kinds.euler_matrix`; round trip tested) of ``[K, 3, 3]``."""
     r = matrix
     x = torch.atan2(r[:, 2, 1], r[:, 2, 2])
     y = torch.asin((-r[:, 2, 0]).clamp(-1, 1))

@@ -41,22 +41,26 @@ class RgbxyStep:
         self.scene, self.backend, self.rng = scene, backend, rng
         self.rgbxy = RgbxyLoss(goal.images, goal.mask, settings.matching, seed=settings.seed)
 
-    def _rematch(self, state: SceneState, it: int) -> None:
+    def _match_if_due(self, states: list[SceneState], it: int) -> float:
+        """Every ``K + 1`` iterations: draw one view, render it for every state (one batch) and match
+        (one batched solve); returns the seconds spent."""
+        if not self.rgbxy.due(it):
+            return 0.0
+        t0 = time.perf_counter()
         view = int(self.rng.integers(self.scene.num_views))
         self.rgbxy.clear()
-        if not self.rgbxy.has_foreground(view):
-            return  # the target object is outside this view: nothing to pull toward
-        with torch.no_grad():
-            frame = render(state, [view], self.scene.resolution, self.backend, antialias=False)
-        self.rgbxy.match(frame.rast, [view], frame.image, iteration=it)  # no-op when the object left the view
+        if self.rgbxy.has_foreground(view):  # else the target object is outside this view: nothing to pull toward
+            views = [view] * len(states)
+            with torch.no_grad():
+                frame = (render(states[0], views, self.scene.resolution, self.backend, antialias=False)
+                         if len(states) == 1 else
+                         render_states(states, views, self.scene.resolution, self.backend, antialias=False))
+            self.rgbxy.match(frame.rast, views, frame.image, iteration=it)  # no-op when the object left the view
+        return time.perf_counter() - t0
 
     def loss(self, state: SceneState, it: int) -> tuple[torch.Tensor | None, float]:
         """The OT loss of iteration ``it`` (None when no view can be matched) and the seconds spent matching."""
-        seconds = 0.0
-        if self.rgbxy.due(it):
-            t0 = time.perf_counter()
-            self._rematch(state, it)
-            seconds = time.perf_counter() - t0
+        seconds = self._match_if_due([state], it)
         if not self.rgbxy.ready:
             return None, seconds
         views = torch.as_tensor(self.rgbxy.views, dtype=torch.long, device=state.vertices.device)
@@ -64,23 +68,12 @@ class RgbxyStep:
                                state_shader(state, self.backend, views))
         return loss, seconds
 
-
     def batch_losses(self, states: list[SceneState], it: int) -> tuple[list[torch.Tensor | None], float]:
         """The OT loss of every state of a multi-start batch (None for a state with nothing matched)
         and the seconds spent matching. One view is drawn for the whole batch, rendered as one batch
         and matched with one batched solve. The batch must keep its size between matchings
         (call :meth:`clear` after changing it)."""
-        seconds = 0.0
-        if self.rgbxy.due(it):
-            t0 = time.perf_counter()
-            view = int(self.rng.integers(self.scene.num_views))
-            self.rgbxy.clear()
-            if self.rgbxy.has_foreground(view):
-                with torch.no_grad():
-                    frame = render_states(states, [view] * len(states), self.scene.resolution, self.backend,
-                                          antialias=False)
-                self.rgbxy.match(frame.rast, [view] * len(states), frame.image, iteration=it)
-            seconds = time.perf_counter() - t0
+        seconds = self._match_if_due(states, it)
         if not self.rgbxy.ready:
             return [None] * len(states), seconds
         views = list(self.rgbxy.views)

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import torch
 
 from .backend import RasterBackend
-from .renderer import Frame, shade_attributes, surface_attributes
+from .renderer import Frame, finish_frame, shade_attributes, surface_attributes
 from .state import SceneState
 
 _APPEARANCE = ("colors", "uvs", "texture", "ambient", "diffuse", "specular", "environment", "background", "objects")
@@ -58,7 +58,6 @@ def render_states(states: Sequence[SceneState], views: Sequence[int], resolution
     clip = batch_clip(states, views)
     rast = backend.rasterize(clip, faces, resolution)
     attrs = backend.interpolate(batch_attributes(states), rast, faces)
-    covered = rast[..., 3:4] > 0
     eye = _per_entry(states, views, "eyes")[:, None, None, :]
     light = _per_entry(states, views, "lights")[:, None, None, :]
     if shared_appearance(states):
@@ -66,15 +65,8 @@ def render_states(states: Sequence[SceneState], views: Sequence[int], resolution
     else:
         color = torch.cat([shade_attributes(s, backend, attrs[b:b + 1], eye[b:b + 1], light[b:b + 1])
                            for b, s in enumerate(states)])
-    color = color * covered.to(attrs.dtype)
-    if states[0].background is not None:
-        background = torch.stack([s.background.flip(0) for s in states])  # rows bottom-first like rast
-        if tuple(background.shape[1:3]) != tuple(rast.shape[1:3]):
-            raise ValueError(f"background is {tuple(background.shape[1:3])} but the render is {tuple(rast.shape[1:3])}")
-        color = color + (~covered).to(color.dtype) * background
-    if antialias:
-        color = backend.antialias(color, rast, clip, faces)
-    return Frame(image=color.flip(1), mask=covered[..., 0].flip(1), rast=rast, clip=clip)
+    background = None if states[0].background is None else torch.stack([s.background for s in states])
+    return finish_frame(color, rast, clip, faces, background, backend, antialias)
 
 
 def batch_attributes(states: Sequence[SceneState]) -> torch.Tensor:

@@ -68,15 +68,24 @@ def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple
     clip = state.clip_positions(views)
     rast = backend.rasterize(clip, state.faces, resolution)
     attrs = backend.interpolate(surface_attributes(state), rast, state.faces)
-    covered = rast[..., 3:4] > 0
     eye = state.eyes[views][:, None, None, :]
     light = state.lights[views][:, None, None, :]
-    color = shade_attributes(state, backend, attrs, eye, light) * covered.to(attrs.dtype)
-    if state.background is not None:
-        if tuple(state.background.shape[:2]) != tuple(rast.shape[1:3]):
-            raise ValueError(f"background is {tuple(state.background.shape[:2])} but the render is "
+    color = shade_attributes(state, backend, attrs, eye, light)
+    return finish_frame(color, rast, clip, state.faces, state.background, backend, antialias)
+
+
+def finish_frame(color: torch.Tensor, rast: torch.Tensor, clip: torch.Tensor, faces: torch.Tensor,
+                 background: torch.Tensor | None, backend: RasterBackend, antialias: bool) -> Frame:
+    """The :class:`Frame` of shaded ``color`` ``[B, H, W, 3]`` (bottom row first, like ``rast``):
+    background pixels black or ``background`` (``[H, W, 3]`` or ``[B, H, W, 3]``, top row first),
+    silhouettes antialiased."""
+    covered = rast[..., 3:4] > 0
+    color = color * covered.to(color.dtype)
+    if background is not None:
+        if tuple(background.shape[-3:-1]) != tuple(rast.shape[1:3]):
+            raise ValueError(f"background is {tuple(background.shape[-3:-1])} but the render is "
                              f"{tuple(rast.shape[1:3])}")
-        color = color + (~covered).to(color.dtype) * state.background.flip(0)  # rows bottom-first like rast
+        color = color + (~covered).to(color.dtype) * background.flip(-3)  # rows bottom-first like rast
     if antialias:
-        color = backend.antialias(color, rast, clip, state.faces)
+        color = backend.antialias(color, rast, clip, faces)
     return Frame(image=color.flip(1), mask=covered[..., 0].flip(1), rast=rast, clip=clip)
