@@ -171,17 +171,21 @@ def test_zero_weight_points():
 
 
 def test_stabilised_fallback_gives_the_same_sums():
-    from drot.matching.sinkhorn import _BlockKernel, _Problem
+    from drot.matching.sinkhorn_kernel import TransportProblem, _Kernel
 
-    src, tgt = random_set(40, 13), random_set(33, 14)
-    prob = _Problem(src, tgt, 0.5, 0.05, 0.5)
-    kern = _BlockKernel(prob, block_bytes=8 * 33 * 5)  # several blocks
-    gen = torch.Generator().manual_seed(0)
-    f = 0.01 * torch.randn(40, generator=gen, dtype=F64)
-    g = 0.01 * torch.randn(33, generator=gen, dtype=F64)
-    lr, lc, ok = kern.log_sums(f, g, 0.01)
-    lr2, lc2 = kern.log_sums_stable(f, g, 0.01)
-    assert ok and torch.allclose(lr, lr2, atol=1e-10) and torch.allclose(lc, lc2, atol=1e-10)
+    problems = [TransportProblem(random_set(40, 13), random_set(33, 14), 0.5),
+                TransportProblem(random_set(29, 15), random_set(36, 16), 0.5)]
+    for batch in (problems[:1], problems):  # a batch of one (views, no padding) and a padded batch
+        kern = _Kernel(batch, block_bytes=8 * 36 * 5 * len(batch))  # several blocks
+        gen = torch.Generator().manual_seed(0)
+        f = 0.01 * torch.randn(kern.s, kern.n, generator=gen, dtype=F64)
+        g = 0.01 * torch.randn(kern.s, kern.m, generator=gen, dtype=F64)
+        eps = torch.full((kern.s,), 0.01, dtype=F64)
+        lr, lc, ok = kern.log_sums(f, g, eps)
+        lr2, lc2 = kern.log_sums_stable(f, g, eps)
+        real_r, real_c = kern.rows_mass, kern.cols
+        assert bool(ok.all()) and kern.rows < kern.n
+        assert torch.allclose(lr[real_r], lr2[real_r], atol=1e-10) and torch.allclose(lc[real_c], lc2[real_c], atol=1e-10)
 
 
 @pytest.mark.parametrize("scaling", [0.3, 0.1])
