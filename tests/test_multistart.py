@@ -13,13 +13,13 @@ from hypothesis import given, settings as hsettings, strategies as st
 
 import drot
 from drot.matching import PointSet, SinkhornMatcher
-from drot.optim.multistart import halving_iterations
+from drot.optim.halving import halving_iterations
 from drot.optim.starts import euler_angles, quaternion_matrix, rotation_vectors, start_set, uniform_rotations
 from drot.render import extension
 from drot.render.backend import get_backend
-from drot.render.batch import batch_attributes, batch_clip, batch_shader, render_states
-from drot.render.proxies import frozen_proxies, state_shader
-from drot.render.renderer import render, surface_attributes
+from drot.render.proxies import point_proxies
+from drot.render.renderer import render
+from drot.render.state import SceneState
 from drot.scene.kinds import axis_angle_matrix, euler_matrix
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -77,14 +77,27 @@ def _states(scene, angles):
     return [scene.evaluate({"rotation": torch.tensor([a])}) for a in angles]
 
 
-def test_render_states_equals_one_render_per_state(any_angle_cube):
+def test_stacked_values_evaluate_to_the_states_of_each_start(any_angle_cube):
+    angles = [0.3, -2.0, 1.1]
+    stacked = any_angle_cube.evaluate({"rotation": torch.tensor(angles)[:, None]})
+    assert stacked.starts == 3 and stacked.vertices.shape[0] == 3 and stacked.colors.ndim == 2  # colours shared
+    for i, one in enumerate(_states(any_angle_cube, angles)):
+        for field in ("vertices", "normals", "clip_matrices", "eyes", "lights"):
+            torch.testing.assert_close(getattr(stacked.start(i), field), getattr(one, field))
+    with pytest.raises(ValueError, match="rotation"):
+        any_angle_cube.evaluate({"rotation": torch.zeros(3, 2)})
+
+
+def test_one_render_of_start_view_entries_equals_one_render_per_state(any_angle_cube):
     backend = get_backend("torch")
-    states, views = _states(any_angle_cube, [0.3, -2.0, 1.1]), [0, 4, 2]
-    batch = render_states(states, views, any_angle_cube.resolution, backend)
-    for b, (s, v) in enumerate(zip(states, views)):
-        one = render(s, [v], any_angle_cube.resolution, backend)
+    angles, views, starts = [0.3, -2.0, 1.1], [0, 4, 2, 4], [0, 1, 2, 0]
+    stacked = any_angle_cube.evaluate({"rotation": torch.tensor(angles)[:, None]})
+    batch = render(stacked, views, any_angle_cube.resolution, backend, starts=starts)
+    for b, (s, v) in enumerate(zip(starts, views)):
+        one = render(_states(any_angle_cube, [angles[s]])[0], [v], any_angle_cube.resolution, backend)
         torch.testing.assert_close(batch.image[b], one.image[0])
         torch.testing.assert_close(batch.rast[b], one.rast[0])
+    torch.testing.assert_close(SceneState.stack(_states(any_angle_cube, angles)).vertices, stacked.vertices)
 
 
 @pytest.mark.parametrize("implementation", ["reference", "op"])
@@ -92,18 +105,29 @@ def test_batched_proxies_equal_the_proxies_of_each_state(any_angle_cube, impleme
     if implementation == "op" and not extension.op_supports(torch.device("cpu")):
         pytest.skip("drot._C not built")
     backend = get_backend("torch")
-    states, views = _states(any_angle_cube, [0.3, -2.0]), [1, 1]
-    frame = render_states(states, views, any_angle_cube.resolution, backend, antialias=False)
-    batched = frozen_proxies(frame.rast, states[0].faces, batch_clip(states, views), batch_attributes(states),
-                             batch_shader(states, backend, views), implementation)
+    angles, views = [0.3, -2.0], [1, 1]
+    stacked = any_angle_cube.evaluate({"rotation": torch.tensor(angles)[:, None]})
+    frame = render(stacked, views, any_angle_cube.resolution, backend, antialias=False, starts=[0, 1])
+    batched = point_proxies(stacked, views, frame.rast, backend, implementation, starts=[0, 1])
     hw = frame.rast.shape[1] * frame.rast.shape[2]
-    for b, s in enumerate(states):
-        vt = torch.tensor([views[b]])
-        one = frozen_proxies(frame.rast[b:b + 1], s.faces, s.clip_positions(vt), surface_attributes(s),
-                             state_shader(s, backend, vt), implementation)
+    for b, s in enumerate(_states(any_angle_cube, angles)):
+        one = point_proxies(s, [views[b]], frame.rast[b:b + 1], backend, implementation)
         rows = batched.pixel_index // hw == b
         assert torch.equal(batched.pixel_index[rows] - b * hw, one.pixel_index)
         torch.testing.assert_close(batched.rgbxy[rows], one.rgbxy)
+
+
+def test_per_start_materials_shade_each_start_with_its_own(tmp_path):
+    from drot.scene.parameters import Parameter
+    scene = drot.load_scene("kitty", resolution=24)
+    scene = dataclasses.replace(scene, parameters=(*scene.parameters, Parameter("d", "diffuse", torch.tensor([0.6]), initial=torch.tensor([0.5]))))
+    values = [{**scene.initial_values(0), "d": torch.tensor([x])} for x in (0.2, 0.9)]
+    stacked = scene.evaluate({k: torch.stack([v[k] for v in values]) for k in values[0]})
+    assert stacked.diffuse.shape == (2, 1)
+    backend = get_backend("torch")
+    batch = render(stacked, [0, 0], scene.resolution, backend, starts=[0, 1]).image
+    for i, v in enumerate(values):
+        torch.testing.assert_close(batch[i], render(scene.evaluate(v), [0], scene.resolution, backend).image[0])
 
 
 # --------------------------------------------------------------------------- start sets

@@ -103,15 +103,18 @@ class StepGuard:
             f"exception.history", iteration=it, parameter=None, value=value, history=list(history),
             last_finite=self.last_finite)
 
-    def check_parameters(self, it: int, params: dict[str, torch.Tensor], history: list[dict[str, Any]]) -> None:
-        """After the step of iteration ``it``: raise on a non-finite parameter, warn once on a diverging one."""
+    def check_parameters(self, it: int, params: dict[str, torch.Tensor], history: list[dict[str, Any]],
+                         grads: dict[str, torch.Tensor | None] | None = None) -> None:
+        """After the step of iteration ``it``: raise on a non-finite parameter, warn once on a diverging one
+        (``grads``: each parameter's gradient, when ``params`` are not the leaf tensors themselves)."""
         with torch.no_grad():
             for name, value in params.items():
                 ref = self.reference[name]
                 distance = float((value - ref).abs().max()) if value.numel() else 0.0
                 if not math.isfinite(distance):
                     bad = _worst(value.detach())
-                    grad = "" if value.grad is None or bool(torch.isfinite(value.grad).all()) else \
+                    g = value.grad if grads is None else grads.get(name)
+                    grad = "" if g is None or bool(torch.isfinite(g).all()) else \
                         " (its gradient was not finite)"
                     raise OptimizationDiverged(
                         f"drot.optimize: parameter {name!r} became {bad} at the step of iteration {it}{grad} "

@@ -1,22 +1,35 @@
 """The optimisation loop shared by every application: ``drot.optimize(scene, target)``.
 
-Per iteration the loop evaluates the scene **once** at the current parameters (a
-:class:`~drot.render.state.SceneState`) and hands that state to the step the
-:class:`~drot.optim.schedule.GradientSchedule` picks — :class:`~drot.optim.steps.RgbxyStep`
-(matched RGBXY derivatives) or :class:`~drot.optim.steps.StandardStep` (per-pixel L2) — then
-takes an Adam step (lr 0.02 decayed ×0.999 per iteration, one view per iteration, as in the
-paper). The state evaluated for the next iteration completes the record of this one
-(:class:`~drot.optim.recording.Recorder`). Because the steps only see a state, a batch of
-parameter sets can later be evaluated in one pass and handed to the same steps.
+One loop for one start and for many: the parameters are held as stacked ``[S, *shape]`` tensors
+(a single run is ``S = 1``), and per iteration the loop
+
+1. evaluates the scene **once** for every start (``Scene.evaluate`` of the stacked values: one
+   :class:`~drot.render.state.SceneState` with a start axis),
+2. hands that state to the step the :class:`~drot.optim.schedule.GradientSchedule` picks —
+   :class:`~drot.optim.steps.RgbxyStep` (matched RGBXY derivatives: one render of the drawn view
+   for every start, one batched Sinkhorn solve, one point-proxy call) or
+   :class:`~drot.optim.steps.StandardStep` (per-pixel L2) — which returns one loss per start,
+3. takes one backward pass of their sum and one Adam step (Adam is elementwise, so one Adam over the
+   stacked tensors is ``S`` independent Adams; lr 0.02 decayed ×0.999 per iteration, one view per
+   iteration, as in the paper).
+
+Each start's loss depends on its own parameters only, so every start follows the path a single
+run from its start value would (up to float rounding). With several starts
+(:class:`~drot.optim.settings.StartSettings`: ``starts=S``; start 0 is the seeded start of a
+single run, the others a low-discrepancy set from :func:`~drot.optim.starts.start_set`) the batch
+is thinned by *successive halving* (:mod:`~drot.optim.halving`): every ``halving_interval`` of the
+run the starts are ranked by their image loss over every view and the better ``keep_fraction`` go
+on (parameters and Adam moments thinned by index) until one is left. A start that diverges is
+dropped; when every start has, the run raises :class:`~drot.optim.guards.OptimizationDiverged`.
 
 Before the loop, :mod:`~drot.optim.resources` refuses a run that cannot fit in memory and
-:mod:`~drot.optim.checks` a target that shows nothing; in the loop,
-:class:`~drot.optim.guards.StepGuard` stops at a non-finite loss or parameter and warns when one
-diverges; after it, :func:`~drot.optim.checks.run_report` says what the strategy actually did.
+:mod:`~drot.optim.checks` a target that shows nothing; after it,
+:func:`~drot.optim.checks.run_report` says what the strategy actually did.
 """
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 
 import numpy as np
@@ -27,14 +40,16 @@ from ..render.backend import get_backend
 from ..render.renderer import render
 from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
-from .guards import StepGuard
+from .guards import OptimizationDiverged, StepGuard
+from .halving import halving_iterations, image_losses, keep_best
 from .recording import Recorder
 from .resources import check_memory
-from .result import OptimizationResult
+from .result import OptimizationResult, StartRun
 from .schedule import GradientSchedule
 from .settings import OptimizeSettings
+from .starts import start_set
 from .steps import RgbxyStep, StandardStep
-from .targets import resolve_goal, start_values
+from .targets import Goal, resolve_goal, start_values
 
 
 def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None, *,
@@ -50,88 +65,23 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
             images: a tensor ``[V, H, W, 3|4]`` (alpha = foreground mask) or a list of image files,
             one per view, at the scene's resolution.
         settings: :class:`OptimizeSettings`; keyword ``overrides`` replace single settings by their
-            flat names (``lam=0.1``, ``strategy="standard"``, ...).
-        initial: start values (name → tensor); default: drawn from the scene with ``settings.seed``.
+            flat names (``lam=0.1``, ``strategy="standard"``, ``starts=8``, ...).
+        initial: start values (name → tensor) of start 0; default: drawn from the scene with ``settings.seed``.
 
     Returns:
-        :class:`OptimizationResult`.
+        :class:`OptimizationResult` of the best start (with ``starts`` listing every start).
 
     Raises:
         ValueError: bad settings or target, e.g. a target that shows nothing in any view.
         MemoryError: the renders would not fit in the available memory (checked before rendering).
-        drot.optim.OptimizationDiverged: the loss or a parameter became NaN or inf (it names the
-            iteration and carries the history so far and the last finite values).
+        drot.optim.OptimizationDiverged: the loss or a parameter became NaN or inf (every start's;
+            it names the iteration and carries the history so far and the last finite values).
     """
     settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
     for name, why in settings.ignored():
         warnings.warn(f"drot.optimize: setting {name!r} is ignored: {why}", UserWarning, stacklevel=2)
     device, backend, goal, empty_views = prepare_run(scene, target, settings)
-    if settings.multistart.starts > 1:
-        from .multistart import optimize_starts
-
-        return optimize_starts(scene, goal, settings, backend, empty_views, initial)
-    schedule_settings = settings.schedule
-    rng = np.random.default_rng(settings.seed)
-    all_views = list(range(scene.num_views))
-    start = start_values(scene, initial, settings.seed)
-    params, free = leaf_parameters(scene, start, settings.fixed, device)
-    optimizer = torch.optim.Adam(free, lr=schedule_settings.lr, betas=(0.9, 0.999))
-    lr_schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=schedule_settings.lr_decay)
-    schedule = GradientSchedule(schedule_settings.strategy, schedule_settings.iterations,
-                                schedule_settings.rgbxy_fraction, settings.seed)
-    rgbxy = RgbxyStep(scene, goal, settings, backend, rng) if schedule.strategy.uses_rgbxy else None
-    standard = StandardStep(scene, goal, settings, backend, rng)
-    guard = StepGuard(scene, start, goal.params, schedule_settings.lr, device)
-
-    state = scene.evaluate(params)  # the one evaluation of iteration 0
-    with torch.no_grad():
-        initial_images = render(state, all_views, scene.resolution, backend).image
-    recorder = Recorder(settings.recording, schedule_settings.iterations, goal, scene.resolution, scene.num_views,
-                        backend, f"{scene.name} {schedule_settings.strategy} seed {settings.seed}")
-    try:
-        for it in range(schedule_settings.iterations):
-            if schedule_settings.reset_at_switch and schedule.switches_to_standard(it):
-                optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
-            optimizer.zero_grad(set_to_none=True)
-            loss, matching_seconds = rgbxy.loss(state, it) if schedule.uses_rgbxy(it) else (None, 0.0)
-            mode = RgbxyStep.mode
-            if loss is None:  # a standard iteration (or no view could be matched)
-                mode = standard.mode
-                loss = standard.loss(state, it)
-            penalty = None if settings.regularizer is None else settings.regularizer(params)
-            if penalty is not None:
-                loss = loss + penalty
-            guard.check_loss(it, loss, penalty, params, recorder.history)
-            loss.backward()
-            optimizer.step()
-            guard.check_parameters(it, params, recorder.history)
-            lr_now = optimizer.param_groups[0]["lr"]
-            lr_schedule.step()
-            recorder.stepped(it, mode, loss, lr_now, matching_seconds)
-            last = it == schedule_settings.iterations - 1
-            with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
-                state = scene.evaluate(params)
-            recorder.complete(state)
-        wall = recorder.elapsed()
-    finally:
-        recorder.close()
-
-    with torch.no_grad():
-        final_images = render(state, all_views, scene.resolution, backend).image
-    by_mode, notes = run_report(recorder.history, schedule, empty_views)
-    return OptimizationResult(
-        scene_name=scene.name, settings=settings, parameters={k: v.detach().clone() for k, v in params.items()},
-        initial_parameters={k: v.detach().clone() for k, v in start.items()},
-        target_parameters=None if goal.params is None else {k: v.detach().clone() for k, v in goal.params.items()},
-        history=recorder.history, initial_images=initial_images.cpu(), final_images=final_images.cpu(),
-        target_images=goal.images.cpu(), vertex_mae=recorder.history[-1]["vertex_mae"],
-        psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
-        ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
-        wall_seconds=wall, iterations_per_second=schedule_settings.iterations / wall,
-        matching_seconds=recorder.matching_seconds, frames=recorder.frames,
-        object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode, notes=notes,
-        empty_target_views=empty_views,
-    )
+    return _Run(scene, goal, settings, backend, empty_views, initial).run()
 
 
 def prepare_run(scene: Scene, target, settings: OptimizeSettings):
@@ -151,14 +101,15 @@ def prepare_run(scene: Scene, target, settings: OptimizeSettings):
     return device, backend, goal, empty_views
 
 
-def leaf_parameters(scene: Scene, start: dict[str, torch.Tensor], fixed: tuple[str, ...], device: torch.device
-                     ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
-    """The optimised leaf tensors (name → tensor, from ``start``) and those Adam moves (not ``fixed``)."""
+def stacked_parameters(scene: Scene, starts: list[dict[str, torch.Tensor]], fixed: tuple[str, ...],
+                       device: torch.device) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+    """The optimised leaf tensors, name → ``[S, *shape]`` (start ``i`` of ``starts`` in row ``i``), and
+    those Adam moves (not ``fixed``)."""
     unknown_fixed = set(fixed) - {p.name for p in scene.parameters}
     if unknown_fixed:
         raise ValueError(f"fixed names unknown parameter(s) {sorted(unknown_fixed)}; scene parameters: "
                          f"{[p.name for p in scene.parameters]}")
-    params = {p.name: start[p.name].detach().clone().to(device).requires_grad_(p.name not in fixed)
+    params = {p.name: torch.stack([s[p.name].detach() for s in starts]).to(device).requires_grad_(p.name not in fixed)
               for p in scene.parameters}
     free = [v for k, v in params.items() if k not in fixed]
     if not free:
@@ -173,3 +124,228 @@ def object_errors(scene: Scene, state, goal) -> dict[str, float] | None:
     return {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
             for name, (a, b) in scene.object_ranges().items()}
 
+
+@dataclasses.dataclass
+class _Start:
+    """What the loop keeps of one start besides its row of the stacked parameters."""
+
+    index: int
+    initial: dict[str, torch.Tensor]
+    guard: StepGuard
+    recorder: Recorder
+    image_loss: float | None = None
+    stopped: str | None = None
+    diverged: OptimizationDiverged | None = None
+    final: dict[str, torch.Tensor] | None = None
+
+
+class _Run:
+    """One call of :func:`optimize`: the starts, their stacked parameters and Adam, and the loop."""
+
+    def __init__(self, scene: Scene, goal: Goal, settings: OptimizeSettings, backend, empty_views, initial) -> None:
+        self.scene, self.goal, self.settings, self.backend, self.empty_views = scene, goal, settings, backend, empty_views
+        ms, sched = settings.multistart, settings.schedule
+        self.device = torch.device(settings.device)
+        values = start_set(scene, settings.seed, ms.starts, ms.start_set) if ms.starts > 1 else \
+            [start_values(scene, initial, settings.seed)]
+        if initial and ms.starts > 1:
+            values[0] = start_values(scene, initial, settings.seed)
+        unique = [v for i, v in enumerate(values)
+                  if not any(all(torch.equal(v[k], u[k]) for k in v) for u in values[:i])]
+        self.repeated = () if len(unique) == len(values) else (
+            f"{len(values) - len(unique)} of the {len(values)} starts repeated another (fixed start values) and "
+            f"were not run",)
+        self.rng = np.random.default_rng(settings.seed)
+        self.schedule = GradientSchedule(sched.strategy, sched.iterations, sched.rgbxy_fraction, settings.seed)
+        self.rgbxy = RgbxyStep(scene, goal, settings, backend, self.rng) if self.schedule.strategy.uses_rgbxy else None
+        self.standard = StandardStep(scene, goal, settings, backend, self.rng)
+        single = len(unique) == 1 and ms.starts == 1
+        recording = settings.recording if single else dataclasses.replace(settings.recording, progress=False)
+        label = f"{scene.name} {sched.strategy} seed {settings.seed}"
+        self.active = [_Start(k, v, StepGuard(scene, v, goal.params, sched.lr, self.device),
+                              Recorder(recording, sched.iterations, goal, scene.resolution, scene.num_views, backend,
+                                       label)) for k, v in enumerate(unique)]
+        self.runs = list(self.active)
+        self.params, free = stacked_parameters(scene, unique, settings.fixed, self.device)
+        self.optimizer = torch.optim.Adam(free, lr=sched.lr, betas=(0.9, 0.999))
+        self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
+        self.progress = None
+        if not single and settings.recording.progress:
+            from tqdm.auto import tqdm
+            self.progress = tqdm(total=sched.iterations, leave=False, dynamic_ncols=True, mininterval=0.25,
+                                 disable=None, desc=f"{label} x{ms.starts} starts")
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> OptimizationResult:
+        sched, settings = self.settings.schedule, self.settings
+        state = self.scene.evaluate(self.params)  # the one evaluation of iteration 0
+        views = list(range(self.scene.num_views))
+        with torch.no_grad():  # the declared start (start 0) as the result shows it
+            self.initial_images = render(state, views, self.scene.resolution, self.backend,
+                                         starts=[0] * len(views)).image.cpu()
+        t_start = time.perf_counter()
+        try:
+            for it in range(sched.iterations):
+                if sched.reset_at_switch and self.schedule.switches_to_standard(it):
+                    self.optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
+                self.optimizer.zero_grad(set_to_none=True)
+                losses, modes, seconds = self._losses(state, it)
+                kept = self._check_losses(it, losses)
+                sum(losses[i] for i in kept).backward()
+                self.optimizer.step()
+                lr_now = self.optimizer.param_groups[0]["lr"]
+                for group in self.optimizer.param_groups:  # ExponentialLR's update, for every start at once
+                    group["lr"] = group["lr"] * sched.lr_decay
+                kept = self._check_parameters(it, kept)
+                for i in kept:
+                    self.active[i].recorder.stepped(it, modes[i], losses[i], lr_now, seconds / len(self.active))
+                if len(kept) != len(self.active):
+                    self._keep(kept, f"diverged at iteration {it}")
+                last = it == sched.iterations - 1
+                with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
+                    state = self.scene.evaluate(self.params)
+                for i, r in enumerate(self.active):
+                    r.recorder.complete(state.start(i))
+                if (it in self.halvings and len(self.active) > 1) or last:
+                    state = self._rank(state, it, last)
+                if self.progress is not None:
+                    self.progress.update(1)
+                    self.progress.set_postfix(starts=len(self.active))
+            # The eval_every renders of every start are left out of the wall time.
+            wall = time.perf_counter() - t_start - sum(r.recorder.eval_seconds for r in self.runs)
+        finally:
+            for r in self.runs:
+                r.recorder.close()
+            if self.progress is not None:
+                self.progress.close()
+        return self._result(state.start(0), wall)
+
+    def _losses(self, state, it: int):
+        """Every active start's loss (a list of scalars), its mode, and the seconds spent matching."""
+        n = len(self.active)
+        losses, matched, seconds = (self.rgbxy.losses(state, it) if self.schedule.uses_rgbxy(it)
+                                    else (None, None, 0.0))
+        if losses is None:
+            standard = self.standard.losses(state, it)
+            out, modes = list(standard.unbind(0)), [self.standard.mode] * n
+        else:
+            out, modes = list(losses.unbind(0)), [RgbxyStep.mode] * n
+            if not bool(matched.all()):  # a start with nothing matched takes a standard step
+                standard = self.standard.losses(state, it)
+                for i in (~matched).nonzero().squeeze(1).tolist():
+                    out[i], modes[i] = standard[i], self.standard.mode
+        regularizer = self.settings.regularizer
+        if regularizer is not None:
+            self._penalties = []
+            for i in range(n):
+                penalty = regularizer({k: v[i] for k, v in self.params.items()})
+                self._penalties.append(penalty)
+                if penalty is not None:
+                    out[i] = out[i] + penalty
+        return out, modes, seconds
+
+    def _check_losses(self, it: int, losses) -> list[int]:
+        kept = []
+        for i, r in enumerate(self.active):
+            penalty = self._penalties[i] if self.settings.regularizer is not None else None
+            values = {k: v[i] for k, v in self.params.items()}
+            if self._guarded(r, it, lambda: r.guard.check_loss(it, losses[i], penalty, values, r.recorder.history)):
+                kept.append(i)
+        if not kept:
+            raise self._last_divergence()
+        return kept
+
+    def _check_parameters(self, it: int, kept: list[int]) -> list[int]:
+        survivors = []
+        for i in kept:
+            r = self.active[i]
+            values = {k: v[i] for k, v in self.params.items()}
+            grads = {k: None if v.grad is None else v.grad[i] for k, v in self.params.items()}
+            if self._guarded(r, it, lambda: r.guard.check_parameters(it, values, r.recorder.history, grads)):
+                survivors.append(i)
+        if not survivors:
+            raise self._last_divergence()
+        return survivors
+
+    @staticmethod
+    def _guarded(run: _Start, it: int, check) -> bool:
+        """Run a guard check; a start that diverges is stopped (the others go on)."""
+        try:
+            check()
+            return True
+        except OptimizationDiverged as exc:
+            run.stopped = f"diverged at iteration {it}: {exc}"
+            run.diverged = exc
+            return False
+
+    def _last_divergence(self) -> OptimizationDiverged:
+        """Every start diverged: the exception of the last one to do so."""
+        return max((r.diverged for r in self.runs if r.diverged is not None), key=lambda e: e.iteration)
+
+    # ------------------------------------------------------------------ thinning
+    def _keep(self, rows: list[int], why: str | None = None) -> None:
+        """Keep the starts of ``rows`` (in that order): their rows of the parameters and of Adam's moments."""
+        for i, r in enumerate(self.active):
+            if i not in rows:
+                r.final = {k: v[i].detach().clone() for k, v in self.params.items()}
+                if r.stopped is None and why is not None:
+                    r.stopped = why
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.device)
+        old = self.optimizer
+        params = {}
+        for k, v in self.params.items():
+            params[k] = v.detach()[index].clone().requires_grad_(v.requires_grad)
+        free = [params[k] for k, v in self.params.items() if v.requires_grad]
+        optimizer = torch.optim.Adam(free, lr=old.param_groups[0]["lr"], betas=(0.9, 0.999))
+        for old_p, new_p in zip([v for v in self.params.values() if v.requires_grad], free):
+            state = old.state.get(old_p)
+            if state:
+                optimizer.state[new_p] = {key: (value[index].clone() if torch.is_tensor(value) and value.ndim
+                                                else value) for key, value in state.items()}
+        self.params, self.optimizer = params, optimizer
+        self.active = [self.active[i] for i in rows]
+        if self.rgbxy is not None:
+            self.rgbxy.clear()  # the batch changed: match again
+
+    def _rank(self, state, it: int, last: bool):
+        """Rank the starts by image loss; keep the better share (at the end: every start, the best first)."""
+        loss = image_losses(self.scene, state, self.goal, self.backend)
+        for r, value in zip(self.active, loss.tolist()):
+            r.image_loss = value
+        order, n_keep = keep_best(loss, self.settings.multistart.keep_fraction, last)
+        if last:
+            if order != list(range(len(order))):
+                self._keep(order)
+                with torch.no_grad():
+                    state = self.scene.evaluate(self.params)
+            return state
+        for i in order[n_keep:]:
+            self.active[i].stopped = f"dropped at the halving after iteration {it} (image loss {loss[i]:.4g})"
+        self._keep(order[:n_keep])
+        return self.scene.evaluate(self.params)
+
+    # ------------------------------------------------------------------ the result
+    def _result(self, state, wall: float) -> OptimizationResult:
+        scene, goal, settings, backend = self.scene, self.goal, self.settings, self.backend
+        best = self.active[0]
+        for i, r in enumerate(self.active):
+            r.final = {k: v[i].detach().clone() for k, v in self.params.items()}
+        declared = self.runs[0]
+        with torch.no_grad():
+            final_images = render(state, list(range(scene.num_views)), scene.resolution, backend).image
+        history = best.recorder.history
+        by_mode, notes = run_report(history, self.schedule, self.empty_views, stacklevel=5)
+        starts = tuple(StartRun(r.index, {k: v.detach().clone() for k, v in r.initial.items()}, r.final,
+                                r.recorder.history, r.image_loss, r.stopped) for r in self.runs)
+        return OptimizationResult(
+            scene_name=scene.name, settings=settings, parameters=dict(best.final),
+            initial_parameters={k: v.detach().clone() for k, v in declared.initial.items()},
+            target_parameters=None if goal.params is None else {k: v.detach().clone() for k, v in goal.params.items()},
+            history=history, initial_images=self.initial_images, final_images=final_images.cpu(),
+            target_images=goal.images.cpu(), vertex_mae=history[-1]["vertex_mae"],
+            psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
+            ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
+            wall_seconds=wall, iterations_per_second=settings.schedule.iterations / wall,
+            matching_seconds=sum(r.recorder.matching_seconds for r in self.runs), frames=best.recorder.frames,
+            object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode,
+            notes=notes + self.repeated, empty_target_views=self.empty_views, starts=starts, best_start=best.index)

@@ -37,13 +37,15 @@ class OptimizationResult:
     Attributes:
         scene_name, settings: what was run.
         parameters: name → final value.
-        initial_parameters: name → start value.
+        initial_parameters: name → start value of start 0, the declared (seeded, or ``initial=``) start;
+            where the best start began is ``starts[best_start].initial_parameters``.
         target_parameters: name → target value, or None when the target was given as images.
         history: one dict per iteration: ``iteration``, ``mode`` ("rgbxy"/"standard"/"softras"),
             ``loss``, ``vertex_mae`` (after the iteration's step; None without target parameters),
             ``lr``, ``seconds`` (since start), ``matching_seconds`` (time spent matching in this
             iteration); with ``eval_every`` also ``psnr`` (over every view; None between evaluations).
-        initial_images, final_images, target_images: float ``[V, H, W, 3]`` renders of every view.
+        initial_images, final_images, target_images: float ``[V, H, W, 3]`` renders of every view
+            (initial: the declared start 0; final: the best start).
         vertex_mae: final mean absolute vertex error (None without target parameters).
         psnr, ssim: final image metrics over all views.
         wall_seconds: total optimisation time; ``iterations_per_second`` likewise.
@@ -56,8 +58,8 @@ class OptimizationResult:
         notes: what the run could not do as asked, e.g. "strategy 'hybrid' ran no RGBXY iteration
             (...)" (each also issued as a warning), and target views without foreground.
         empty_target_views: views whose target shows no foreground (they cannot be matched).
-        starts: a multi-start run's starts (:class:`StartRun`, in start order), empty for one start;
-            the result's own fields describe the best one, ``best_start``.
+        starts: every start (:class:`StartRun`, in start order; one for a single run); the
+            result's own fields describe the best one, ``best_start``.
         best_start: the index of the start the result describes.
     """
 
@@ -94,6 +96,6 @@ class OptimizationResult:
             "parameters": {k: v.tolist() for k, v in self.parameters.items()},
             "iterations_by_mode": dict(self.iterations_by_mode), "notes": list(self.notes),
             "empty_target_views": list(self.empty_target_views),
-            **({} if not self.starts else {"starts": len(self.starts), "best_start": self.best_start}),
+            **({} if len(self.starts) <= 1 else {"starts": len(self.starts), "best_start": self.best_start}),
             **({} if self.object_vertex_mae is None else {"object_vertex_mae": self.object_vertex_mae}),
         }

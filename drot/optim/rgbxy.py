@@ -30,7 +30,7 @@ import torch
 
 from ..matching import image_points, matcher_from_settings
 from ..render.proxies import frozen_proxies
-from .losses import rgbxy_costs, rgbxy_loss
+from .losses import rgbxy_costs
 from .settings import MatchingSettings, unknown_names
 
 Shader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -165,37 +165,41 @@ class RgbxyLoss:
             pairs = [(image_points(image[b], covered[b], background=self.settings.background,
                                    pool=self.settings.background_pool)[0], self.target_points(views[b]))
                      for b in entries]
-            # Several entries (views, or the starts of a multi-start run): one batched solve where
-            # the matcher has one (Sinkhorn).
-            matchings = self.matcher.match_batch(pairs) if len(pairs) > 1 else [self.matcher.match(*pairs[0])]
+            # Every entry (views, or the starts of a multi-start run) in one batched solve where the
+            # matcher has one (Sinkhorn; one entry is a batch of one).
+            matchings = self.matcher.match_batch(pairs)
             # Foreground points come first, in the same row-major pixel order as the proxies.
             matched = [m.targets[: int(covered[b].sum())] for b, m in zip(entries, matchings)]
         self._current = _Current(rast.detach(), views, torch.cat(matched), int(iteration))
         return True
 
     # ---------------------------------------------------------------------- loss
-    def loss(self, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor,
-             shade: Shader | None = None) -> torch.Tensor:
-        """The transport cost of the matched proxies at the current ``clip`` ``[B, V, 4]`` (the views
-        of the matching, :attr:`views`) and ``attrs`` ``[V, C]``; differentiable in both."""
+    def _costs(self, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor, shade: Shader | None):
+        """Every matched proxy's transport cost ``[N]`` at the current positions and attributes, and
+        its flat pixel index ``[N]`` over ``[B, H, W]``."""
         if self._current is None:
             raise RuntimeError("no matching in force: call match() first (or use the loss object as a function)")
         proxies = frozen_proxies(self._current.rast, tri, clip, attrs, shade)
-        return rgbxy_loss(proxies.rgbxy, self._current.matched, self.settings.lam)
+        return rgbxy_costs(proxies.rgbxy, self._current.matched, self.settings.lam), proxies.pixel_index
+
+    def loss(self, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor,
+             shade: Shader | None = None) -> torch.Tensor:
+        """The mean transport cost of the matched proxies (over every view of the matching) at the
+        current ``clip`` ``[B, V, 4]`` (the views of the matching, :attr:`views`) and ``attrs`` ``[V, C]``;
+        differentiable in both."""
+        costs, _ = self._costs(clip, tri, attrs, shade)
+        return clip.sum() * 0.0 if costs.shape[0] == 0 else costs.mean()
 
     def entry_losses(self, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor,
                      shade: Shader | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per batch entry: the mean transport cost of its proxies ``[B]`` (0 where it has none) and
         whether it has any ``[B]`` (bool). ``attrs`` may be ``[B, V, C]``: one mesh per entry, e.g. the
         starts of a multi-start run; each start's loss then depends on its own parameters only."""
-        if self._current is None:
-            raise RuntimeError("no matching in force: call match() first")
+        costs, pixel_index = self._costs(clip, tri, attrs, shade)
         rast = self._current.rast
-        proxies = frozen_proxies(rast, tri, clip, attrs, shade)
-        per_proxy = rgbxy_costs(proxies.rgbxy, self._current.matched, self.settings.lam)
-        entry = proxies.pixel_index // (rast.shape[1] * rast.shape[2])
+        entry = pixel_index // (rast.shape[1] * rast.shape[2])
         count = torch.bincount(entry, minlength=rast.shape[0])
-        total = per_proxy.new_zeros(rast.shape[0]).index_add(0, entry, per_proxy)
+        total = costs.new_zeros(rast.shape[0]).index_add(0, entry, costs)
         return total / count.clamp_min(1).to(total.dtype), count > 0
 
     def __call__(self, rast: torch.Tensor, clip: torch.Tensor, tri: torch.Tensor, attrs: torch.Tensor, *,

@@ -200,7 +200,7 @@ START_SETS = ("sobol", "random")
 
 @dataclasses.dataclass(frozen=True)
 class StartSettings:
-    """Batched multi-start (:mod:`drot.optim.multistart`): how many starts, where, and how they are thinned.
+    """Batched multi-start (the start axis of :mod:`drot.optim.loop`, thinned by :mod:`drot.optim.halving`): how many starts, where, and how they are thinned.
 
     Attributes:
         starts: number of starts optimised together as one batch (1 = a single run). Start 0 is

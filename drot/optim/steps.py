@@ -2,6 +2,9 @@
 parameters (a :class:`~drot.render.state.SceneState`) and returns a loss: the loop evaluates the
 scene once per iteration, whatever the step renders, matches or records.
 
+Both take the state with its start axis (``S`` starts; a single run is ``S = 1``) and return one
+loss per start.
+
 * :class:`RgbxyStep` (paper Eq. 15): every ``K + 1`` iterations a view is drawn, rendered, its
   covered pixels become point proxies (frozen barycentrics) and are matched to the target pixels
   (:class:`~drot.optim.rgbxy.RgbxyLoss`); in between the same proxies and matching are reused.
@@ -17,7 +20,6 @@ import numpy as np
 import torch
 
 from ..render.backend import RasterBackend
-from ..render.batch import batch_attributes, batch_clip, batch_shader, render_states
 from ..render.proxies import state_shader
 from ..render.renderer import render, surface_attributes
 from ..render.soft import SoftRasSettings, soft_render
@@ -32,7 +34,11 @@ from .targets import Goal
 
 
 class RgbxyStep:
-    """RGBXY iterations: point proxies of one view matched to its target pixels, reused for K + 1 iterations."""
+    """RGBXY iterations: point proxies of one view matched to its target pixels, reused for K + 1 iterations.
+
+    The state has a start axis (``S`` starts, ``S = 1`` for a single run): one view is drawn for the
+    whole batch, rendered once for every start, matched with one batched solve, and every start's
+    loss comes out of one point-proxy call."""
 
     mode = "rgbxy"
 
@@ -41,8 +47,8 @@ class RgbxyStep:
         self.scene, self.backend, self.rng = scene, backend, rng
         self.rgbxy = RgbxyLoss(goal.images, goal.mask, settings.matching, seed=settings.seed)
 
-    def _match_if_due(self, states: list[SceneState], it: int) -> float:
-        """Every ``K + 1`` iterations: draw one view, render it for every state (one batch) and match
+    def _match_if_due(self, state: SceneState, it: int) -> float:
+        """Every ``K + 1`` iterations: draw one view, render it for every start (one batch) and match
         (one batched solve); returns the seconds spent."""
         if not self.rgbxy.due(it):
             return 0.0
@@ -50,36 +56,28 @@ class RgbxyStep:
         view = int(self.rng.integers(self.scene.num_views))
         self.rgbxy.clear()
         if self.rgbxy.has_foreground(view):  # else the target object is outside this view: nothing to pull toward
-            views = [view] * len(states)
+            starts = torch.arange(state.starts, device=state.vertices.device)
+            views = [view] * state.starts
             with torch.no_grad():
-                frame = (render(states[0], views, self.scene.resolution, self.backend, antialias=False)
-                         if len(states) == 1 else
-                         render_states(states, views, self.scene.resolution, self.backend, antialias=False))
+                frame = render(state, views, self.scene.resolution, self.backend, antialias=False, starts=starts)
             self.rgbxy.match(frame.rast, views, frame.image, iteration=it)  # no-op when the object left the view
         return time.perf_counter() - t0
 
-    def loss(self, state: SceneState, it: int) -> tuple[torch.Tensor | None, float]:
-        """The OT loss of iteration ``it`` (None when no view can be matched) and the seconds spent matching."""
-        seconds = self._match_if_due([state], it)
+    def losses(self, state: SceneState, it: int) -> tuple[torch.Tensor | None, torch.Tensor | None, float]:
+        """Every start's OT loss ``[S]`` and whether it had proxies to match ``[S]`` (None, None when no
+        view can be matched), and the seconds spent matching. The number of starts must stay the
+        same between matchings (call :meth:`clear` after changing it)."""
+        seconds = self._match_if_due(state, it)
         if not self.rgbxy.ready:
-            return None, seconds
-        views = torch.as_tensor(self.rgbxy.views, dtype=torch.long, device=state.vertices.device)
-        loss = self.rgbxy.loss(state.clip_positions(views), state.faces, surface_attributes(state),
-                               state_shader(state, self.backend, views))
-        return loss, seconds
-
-    def batch_losses(self, states: list[SceneState], it: int) -> tuple[list[torch.Tensor | None], float]:
-        """The OT loss of every state of a multi-start batch (None for a state with nothing matched)
-        and the seconds spent matching. One view is drawn for the whole batch, rendered as one batch
-        and matched with one batched solve. The batch must keep its size between matchings
-        (call :meth:`clear` after changing it)."""
-        seconds = self._match_if_due(states, it)
-        if not self.rgbxy.ready:
-            return [None] * len(states), seconds
-        views = list(self.rgbxy.views)
-        losses, matched = self.rgbxy.entry_losses(batch_clip(states, views), states[0].faces, batch_attributes(states),
-                                                  batch_shader(states, self.backend, views))
-        return [losses[b] if matched[b] else None for b in range(len(states))], seconds
+            return None, None, seconds
+        device = state.vertices.device
+        views = torch.as_tensor(self.rgbxy.views, dtype=torch.long, device=device)
+        starts = torch.arange(state.starts, device=device)
+        attrs = surface_attributes(state)
+        losses, matched = self.rgbxy.entry_losses(state.clip_positions(views, starts), state.faces,
+                                                  attrs[0] if state.starts == 1 else attrs,
+                                                  state_shader(state, self.backend, views, starts))
+        return losses, matched, seconds
 
     def clear(self) -> None:
         """Drop the matching in force (the batch changed)."""
@@ -125,15 +123,19 @@ class StandardStep:
             state = dataclasses.replace(state, background=downsample(state.background, size))
         return state
 
-    def loss(self, state: SceneState, it: int) -> torch.Tensor:
+    def losses(self, state: SceneState, it: int) -> torch.Tensor:
+        """Every start's L2 loss ``[S]`` (the state has a start axis): one view drawn, one render of
+        every start (soft strategies render start by start)."""
         view = int(self.rng.integers(self.scene.num_views))
         render_size, loss_size = self.schedule.at(it)
         state = self._resized(state, render_size)
-        images, masks = self._target(loss_size)
-        if self.soft is None:
-            image = render(state, [view], render_size, self.backend).image[0]
-            return image_l2_loss(downsample(image, loss_size), images[view])
-        return self._soft_loss(state, view, render_size, loss_size)
+        images, _ = self._target(loss_size)
+        if self.soft is not None:
+            return torch.stack([self._soft_loss(state.start(i), view, render_size, loss_size)
+                                for i in range(state.starts)])
+        starts = torch.arange(state.starts, device=state.vertices.device)
+        rendered = render(state, [view] * state.starts, render_size, self.backend, starts=starts).image
+        return (downsample(rendered, loss_size) - images[view]).square().flatten(1).mean(1)
 
     def _soft_loss(self, state: SceneState, view: int, render_size, loss_size) -> torch.Tensor:
         """L2 on the soft image and on the soft silhouette (the SoftRas fitting loss)."""
@@ -142,15 +144,3 @@ class StandardStep:
         silhouette = downsample(frame.silhouette[0][..., None], loss_size)
         return (image_l2_loss(downsample(frame.image[0], loss_size), images[view])
                 + image_l2_loss(silhouette, masks[view][..., None]))
-
-    def batch_losses(self, states: list[SceneState], it: int) -> list[torch.Tensor]:
-        """:meth:`loss` of every state of a multi-start batch: one view drawn, one batched render
-        (soft strategies render state by state)."""
-        view = int(self.rng.integers(self.scene.num_views))
-        render_size, loss_size = self.schedule.at(it)
-        states = [self._resized(s, render_size) for s in states]
-        if self.soft is not None:
-            return [self._soft_loss(state, view, render_size, loss_size) for state in states]
-        images, _ = self._target(loss_size)
-        rendered = render_states(states, [view] * len(states), render_size, self.backend).image
-        return [image_l2_loss(downsample(image, loss_size), images[view]) for image in rendered]

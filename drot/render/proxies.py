@@ -26,7 +26,7 @@ import torch
 from . import extension
 from .backend import RasterBackend
 from .renderer import shade_attributes, surface_attributes
-from .state import SceneState
+from .state import SceneState, entry_starts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,21 +189,38 @@ def _side_by_side(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Tensor, att
 
 
 def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torch.Tensor,
-                  backend: RasterBackend, implementation: str = "auto") -> PointProxies:
-    """Point proxies of the pixels covered in ``rast`` (rendered from ``views``), at the current ``state``.
+                  backend: RasterBackend, implementation: str = "auto",
+                  starts: list[int] | torch.Tensor | None = None) -> PointProxies:
+    """Point proxies of the pixels covered in ``rast`` (rendered from ``views``; for a state with a
+    start axis, entry ``b`` is start ``starts[b]``), at the current ``state``: one call of the
+    frozen-barycentrics op for every entry.
 
     ``implementation`` chooses the frozen-barycentrics op (see :func:`freeze_surface_points`).
     """
     views = torch.as_tensor(views, dtype=torch.long, device=state.vertices.device).reshape(-1)
-    return frozen_proxies(rast, state.faces, state.clip_positions(views), surface_attributes(state),
-                          state_shader(state, backend, views), implementation)
+    if state.starts is None:
+        return frozen_proxies(rast, state.faces, state.clip_positions(views), surface_attributes(state),
+                              state_shader(state, backend, views), implementation)
+    starts = entry_starts(state, views, starts)
+    attrs = surface_attributes(state)
+    attrs = attrs[0] if state.starts == 1 else attrs[starts]
+    return frozen_proxies(rast, state.faces, state.clip_positions(views, starts), attrs,
+                          state_shader(state, backend, views, starts), implementation)
 
 
-def state_shader(state: SceneState, backend: RasterBackend, views: torch.Tensor
-                 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The ``shade(values, batch)`` of :func:`frozen_proxies` for a scene state rendered from ``views``:
-    its material and lights, each proxy seen from its view's eye."""
-    def shade(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
-        view = views[batch]
-        return shade_attributes(state, backend, values, state.eyes[view], state.lights[view])
-    return shade
+def state_shader(state: SceneState, backend: RasterBackend, views: torch.Tensor,
+                 starts: torch.Tensor | None = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The ``shade(values, batch)`` of :func:`frozen_proxies` for a scene state rendered from ``views``
+    (with a start axis: entry ``b`` is start ``starts[b]``): its material and lights, each proxy seen
+    from its entry's eye."""
+    if state.starts is None:
+        def shade(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+            view = views[batch]
+            return shade_attributes(state, backend, values, state.eyes[view], state.lights[view])
+        return shade
+    starts = entry_starts(state, views, starts)
+
+    def shade_entries(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        start, view = starts[batch], views[batch]
+        return shade_attributes(state, backend, values, state.eyes[start, view], state.lights[start, view], start)
+    return shade_entries

@@ -11,7 +11,7 @@ import dataclasses
 
 import torch
 
-from .state import SceneState
+from .state import SceneState, entry_starts
 from .backend import RasterBackend
 from .shading import shade
 
@@ -35,43 +35,97 @@ class Frame:
 
 def surface_attributes(state: SceneState) -> torch.Tensor:
     """Per-vertex attributes the shader needs, packed ``[V, 9]`` (position, normal, albedo) or ``[V, 8]``
-    (…, uv); for several objects ``[V, 18]`` (position, normal, albedo, uv, texture slot, material)."""
+    (…, uv); for several objects ``[V, 18]`` (position, normal, albedo, uv, texture slot, material).
+    With a start axis: ``[S, V, C]``."""
+    lead = state.vertices.shape[:-2]
+
+    def full(value: torch.Tensor) -> torch.Tensor:  # shared fields broadcast along the start axis
+        return value.expand(*lead, *value.shape[-2:])
+
     if state.objects is not None:
         o = state.objects
-        return torch.cat([state.vertices, state.normals, o.colors, o.uvs, o.texture_slot, o.material], 1)
+        return torch.cat([state.vertices, state.normals, full(o.colors), full(o.uvs), full(o.texture_slot),
+                          full(o.material)], -1)
     appearance = state.uvs if state.texture is not None else state.colors
-    return torch.cat([state.vertices, state.normals, appearance], 1)
+    return torch.cat([state.vertices, state.normals, full(appearance)], -1)
+
+
+def _per_entry(value, shared_ndim: int, index: torch.Tensor | None, ndim: int):
+    """A state field for each entry: itself when shared (``shared_ndim`` dims), else its start of each
+    entry, ``value[index]`` reshaped to broadcast against attributes of ``ndim`` dims led by ``index``'s."""
+    if value is None or not isinstance(value, torch.Tensor) or value.ndim == shared_ndim or index is None:
+        return value
+    picked = value[index]
+    return picked.reshape(*index.shape, *([1] * (ndim - 1 - index.ndim)), *value.shape[1:])
+
+
+def _sample_per_start(sample, value, shared_ndim: int, index: torch.Tensor | None, coords: torch.Tensor):
+    """``sample(texture, coords)`` with the texture (or cube map) of each entry's start."""
+    if value.ndim == shared_ndim or index is None:
+        return sample(value, coords)
+    shape = (*index.shape, *([1] * (coords.ndim - index.ndim)))
+    out = None
+    for s in torch.unique(index).tolist():
+        sampled = sample(value[s], coords)
+        out = sampled if out is None else torch.where((index == s).reshape(shape), sampled, out)
+    return out
 
 
 def shade_attributes(state: SceneState, backend: RasterBackend, attrs: torch.Tensor, eye: torch.Tensor,
-                     light: torch.Tensor) -> torch.Tensor:
+                     light: torch.Tensor, starts: torch.Tensor | None = None) -> torch.Tensor:
     """Shade interpolated attributes ``[..., C]`` (:func:`surface_attributes`) seen from ``eye`` and
-    lit from ``light`` (``[..., 3]``)."""
+    lit from ``light`` (``[..., 3]``). For a state with a start axis, ``starts`` gives the start of
+    each leading entry of ``attrs`` (``[B]`` for images ``[B, H, W, C]``, ``[N]`` for proxies ``[N, C]``);
+    per-start materials, textures and environments are taken from it."""
     position, normal, appearance = attrs[..., 0:3], attrs[..., 3:6], attrs[..., 6:]
-    cube = (lambda cube, d: backend.texture(cube, d, "cube"))
+    index = starts if state.starts is not None and state.starts > 1 else None
+    if state.starts == 1:  # one start: its per-start fields are its own
+        state = state.start(0)
+    wrap = (lambda texture, uv: backend.texture(texture, uv, "wrap"))
+    lookup = (lambda cube, d: backend.texture(cube, d, "cube"))
+    environment = state.environment
+    cube = None
+    if environment is not None:
+        cube = (lambda _, d: _sample_per_start(lookup, environment, 4, index, d))
     if state.objects is not None:
         albedo, uv, slot, mat = appearance[..., 0:3], appearance[..., 3:5], appearance[..., 5:6], appearance[..., 6:12]
         for k, texture in enumerate(state.objects.textures, 1):
             # The slot is constant over a triangle: interpolation leaves it within rounding of k.
-            albedo = torch.where((slot - k).abs() < 0.5, backend.texture(texture, uv, "wrap"), albedo)
+            albedo = torch.where((slot - k).abs() < 0.5, _sample_per_start(wrap, texture, 3, index, uv), albedo)
         return shade(position, normal, albedo, eye, light, mat[..., 0:1], mat[..., 1:4], mat[..., 4:5],
-                     mat[..., 5:6], state.environment, cube)
-    albedo = backend.texture(state.texture, appearance, "wrap") if state.texture is not None else appearance
-    return shade(position, normal, albedo, eye, light, state.ambient, state.diffuse, state.specular,
-                 state.shininess, state.environment, cube)
+                     mat[..., 5:6], environment, cube)
+    albedo = (_sample_per_start(wrap, state.texture, 3, index, appearance) if state.texture is not None
+              else appearance)
+    field = (lambda value: _per_entry(value, 1, index, attrs.ndim))  # noqa: E731
+    return shade(position, normal, albedo, eye, light, field(state.ambient), field(state.diffuse),
+                 field(state.specular), state.shininess, environment, cube)
 
 
 def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple[int, int],
-           backend: RasterBackend, antialias: bool = True) -> Frame:
-    """Render ``views`` (indices into the scene's cameras) at ``resolution = (H, W)``."""
-    views = torch.as_tensor(views, dtype=torch.long, device=state.vertices.device).reshape(-1)
-    clip = state.clip_positions(views)
+           backend: RasterBackend, antialias: bool = True, starts: list[int] | torch.Tensor | None = None) -> Frame:
+    """Render ``views`` (indices into the scene's cameras) at ``resolution = (H, W)``.
+
+    For a state with a start axis (``S`` starts), entry ``b`` shows start ``starts[b]`` from view
+    ``views[b]`` (``starts`` may be left out when ``S = 1``): one rasterization, interpolation,
+    shading and antialiasing for every ``(start, view)`` entry."""
+    device = state.vertices.device
+    views = torch.as_tensor(views, dtype=torch.long, device=device).reshape(-1)
+    if state.starts is None:
+        if starts is not None:
+            raise ValueError("render: starts= given for a state without a start axis")
+        state = state.with_start_axis()
+    starts = entry_starts(state, views, starts)
+    clip = state.clip_positions(views, starts)
     rast = backend.rasterize(clip, state.faces, resolution)
-    attrs = backend.interpolate(surface_attributes(state), rast, state.faces)
-    eye = state.eyes[views][:, None, None, :]
-    light = state.lights[views][:, None, None, :]
-    color = shade_attributes(state, backend, attrs, eye, light)
-    return finish_frame(color, rast, clip, state.faces, state.background, backend, antialias)
+    attrs = surface_attributes(state)
+    attrs = backend.interpolate(attrs[0] if state.starts == 1 else attrs[starts], rast, state.faces)
+    eye = state.eyes[starts, views][:, None, None, :]
+    light = state.lights[starts, views][:, None, None, :]
+    color = shade_attributes(state, backend, attrs, eye, light, starts)
+    background = state.background
+    if background is not None and background.ndim == 4:
+        background = background[starts]
+    return finish_frame(color, rast, clip, state.faces, background, backend, antialias)
 
 
 def finish_frame(color: torch.Tensor, rast: torch.Tensor, clip: torch.Tensor, faces: torch.Tensor,

@@ -34,6 +34,9 @@ class Evaluation:
         diffuse, specular, texture, environment: appearance overrides (None: the scene's own).
         rest: ``[V, 3]`` the unchanged object-space vertices (centroid pivots).
         parts: for a scene of several objects, each object's own evaluation.
+        starts: ``S`` when the values carry a leading start axis (``[S, *shape]`` each), else None;
+            then ``vertices`` is ``[S, V, 3]`` once a geometry value has acted (``[V, 3]`` before) and
+            the shifts and overrides are ``[S, ...]``.
     """
 
     scene: "Scene"
@@ -48,6 +51,12 @@ class Evaluation:
     environment: torch.Tensor | None = None
     rest: torch.Tensor | None = None
     parts: "list[Evaluation] | None" = None
+    starts: int | None = None
+
+    def per_vertex(self, value: torch.Tensor) -> torch.Tensor:
+        """A value ``[*shape]`` (or ``[S, *shape]`` with a start axis) shaped to act on every vertex
+        ``[V, 3]`` (or ``[S, V, 3]``): a start's value gets a vertex axis after the start axis."""
+        return value if self.starts is None else value.unsqueeze(1)
 
 
 #: ``apply(evaluation, [(parameter, value), ...])`` for all parameters of one kind, in declaration order;
@@ -119,17 +128,19 @@ def kinds_in_order(stages: tuple[str, ...] = STAGES) -> list[ParameterKind]:
 
 
 def axis_angle_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rodrigues' formula: axis-angle ``[3]`` → rotation matrix ``[3, 3]`` (differentiable, safe at 0)."""
-    theta2 = (rotvec * rotvec).sum()
+    """Rodrigues' formula: axis-angle ``[..., 3]`` → rotation matrices ``[..., 3, 3]`` (differentiable,
+    safe at 0)."""
+    theta2 = (rotvec * rotvec).sum(-1, keepdim=True)
     theta = torch.sqrt(theta2 + 1e-24)
     k = rotvec / theta
-    kx = torch.zeros(3, 3, dtype=rotvec.dtype, device=rotvec.device)
+    zero = torch.zeros_like(k[..., 0])
     kx = torch.stack([
-        torch.stack([kx[0, 0], -k[2], k[1]]),
-        torch.stack([k[2], kx[1, 1], -k[0]]),
-        torch.stack([-k[1], k[0], kx[2, 2]]),
-    ])
+        torch.stack([zero, -k[..., 2], k[..., 1]], -1),
+        torch.stack([k[..., 2], zero, -k[..., 0]], -1),
+        torch.stack([-k[..., 1], k[..., 0], zero], -1),
+    ], -2)
     eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
+    theta = theta[..., None]
     return eye + torch.sin(theta) * kx + (1 - torch.cos(theta)) * (kx @ kx)
 
 
@@ -138,8 +149,14 @@ def _model(ev: Evaluation, items: list) -> None:
     scene = ev.scene
     if scene.geometry is None:
         return
-    ev.vertices = scene.geometry({p.name: v for p, v in items}, ev.vertices)
-    if ev.vertices.shape != (scene.mesh.num_vertices, 3):
+    values = {p.name: v for p, v in items}
+    if ev.starts is None:
+        ev.vertices = scene.geometry(values, ev.vertices)
+    else:  # a geometry model is written for one start: call it per start
+        vertices = ev.vertices.expand(ev.starts, *ev.vertices.shape[-2:])
+        ev.vertices = torch.stack([scene.geometry({k: v[i] for k, v in values.items()}, vertices[i])
+                                   for i in range(ev.starts)])
+    if ev.vertices.shape[-2:] != (scene.mesh.num_vertices, 3):
         raise ValueError(f"scene {scene.name!r}: the geometry model returned shape {tuple(ev.vertices.shape)}, "
                          f"expected [{scene.mesh.num_vertices}, 3]")
 
@@ -151,15 +168,16 @@ def _offsets(ev: Evaluation, items: list) -> None:
 
 def _scale(ev: Evaluation, items: list) -> None:
     for _, s in items:
-        ev.vertices = ev.vertices * s
+        ev.vertices = ev.vertices * ev.per_vertex(s)
 
 
 def _turn(ev: Evaluation, matrix: torch.Tensor, pivot: torch.Tensor | None) -> None:
+    """Rotate the vertices by ``matrix`` ``[3, 3]`` (``[S, 3, 3]`` with a start axis) about ``pivot``."""
     if pivot is None:
-        ev.vertices = ev.vertices @ matrix.T
+        ev.vertices = ev.vertices @ matrix.transpose(-1, -2)
     else:
         pivot = pivot.to(device=ev.device, dtype=ev.vertices.dtype)
-        ev.vertices = (ev.vertices - pivot) @ matrix.T + pivot
+        ev.vertices = (ev.vertices - pivot) @ matrix.transpose(-1, -2) + pivot
 
 
 def _rotate(ev: Evaluation, items: list) -> None:
@@ -169,23 +187,28 @@ def _rotate(ev: Evaluation, items: list) -> None:
 
 
 def euler_matrix(angles: torch.Tensor) -> torch.Tensor:
-    """Rotation ``[3, 3]`` of Euler angles ``[3]`` (radians) about x, then y, then z: ``Rz Ry Rx``."""
+    """Rotations ``[..., 3, 3]`` of Euler angles ``[..., 3]`` (radians) about x, then y, then z: ``Rz Ry Rx``."""
     c, s = torch.cos(angles), torch.sin(angles)
-    one, zero = torch.ones_like(c[0]), torch.zeros_like(c[0])
-    rx = torch.stack([torch.stack([one, zero, zero]), torch.stack([zero, c[0], -s[0]]), torch.stack([zero, s[0], c[0]])])
-    ry = torch.stack([torch.stack([c[1], zero, s[1]]), torch.stack([zero, one, zero]), torch.stack([-s[1], zero, c[1]])])
-    rz = torch.stack([torch.stack([c[2], -s[2], zero]), torch.stack([s[2], c[2], zero]), torch.stack([zero, zero, one])])
+    one, zero = torch.ones_like(c[..., 0]), torch.zeros_like(c[..., 0])
+
+    def matrix(rows):
+        return torch.stack([torch.stack(row, -1) for row in rows], -2)
+
+    cx, cy, cz, sx, sy, sz = c[..., 0], c[..., 1], c[..., 2], s[..., 0], s[..., 1], s[..., 2]
+    rx = matrix([[one, zero, zero], [zero, cx, -sx], [zero, sx, cx]])
+    ry = matrix([[cy, zero, sy], [zero, one, zero], [-sy, zero, cy]])
+    rz = matrix([[cz, -sz, zero], [sz, cz, zero], [zero, zero, one]])
     return rz @ ry @ rx
 
 
 def _euler(ev: Evaluation, items: list) -> None:
     for p, angles in items:
-        _turn(ev, euler_matrix(angles), p.pivot if p.pivot is not None else ev.rest.mean(0))
+        _turn(ev, euler_matrix(angles), p.pivot if p.pivot is not None else ev.rest.mean(-2))
 
 
 def _translate(ev: Evaluation, items: list) -> None:
     for _, t in items:
-        ev.vertices = ev.vertices + t
+        ev.vertices = ev.vertices + ev.per_vertex(t)
 
 
 def _rotation_check(p: "Parameter") -> str | None:

@@ -130,25 +130,54 @@ class Scene:
         gen = torch.Generator().manual_seed(int(seed))
         return {p.name: p.sample_initial(gen) for p in self.parameters}
 
+    def value_starts(self, values: dict[str, torch.Tensor]) -> int | None:
+        """``S`` when every value carries a leading start axis (``[S, *target shape]``), None when none
+        does; anything else is an error naming the parameter."""
+        shapes = {p.name: tuple(p.target.shape) for p in self.parameters}
+        starts = set()
+        for name, v in values.items():
+            if name not in shapes:
+                continue
+            shape = tuple(v.shape)
+            if shape == shapes[name]:
+                starts.add(None)
+            elif len(shape) == len(shapes[name]) + 1 and shape[1:] == shapes[name]:
+                starts.add(shape[0])
+            else:
+                raise ValueError(f"parameter {name!r} of scene {self.name!r}: value of shape {shape}, expected "
+                                 f"{list(shapes[name])} or [S, {', '.join(map(str, shapes[name]))}] (S starts)")
+        if len(starts) > 1:
+            raise ValueError(f"scene {self.name!r}: the values mix shapes with and without a start axis, or "
+                             f"different numbers of starts ({sorted(str(s) for s in starts)})")
+        return next(iter(starts)) if starts else None
+
     def _evaluation(self, values: dict[str, torch.Tensor], device, stages: tuple[str, ...]) -> Evaluation:
         """Apply the parameter kinds of ``stages`` (in order) to the scene at ``values``."""
         unknown = set(values) - {p.name for p in self.parameters}
         if unknown:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)} for scene {self.name!r}")
+        starts = self.value_starts(values)
         if device is None:
             device = next(iter(values.values())).device if values else torch.device("cpu")
         device = torch.device(device)
         by_kind: dict[str, list[tuple[Parameter, torch.Tensor]]] = {}
+
+        def value_of(p: Parameter, v: torch.Tensor | None) -> torch.Tensor:
+            if v is not None:
+                return v
+            v = p.target.to(device)
+            return v if starts is None else v.expand(starts, *v.shape)
+
         # Compute in the widest dtype of the values (float64 values give a float64 state, e.g. for gradient checks).
         dtype = torch.float32
         for p in self.parameters:
-            v = values[p.name] if p.name in values else p.target.to(device)
+            v = value_of(p, values.get(p.name))
             dtype = torch.promote_types(dtype, v.dtype)
             by_kind.setdefault(p.kind, []).append((p, v))
         zero = torch.zeros(3, device=device, dtype=dtype)
         if not self.objects:
             rest = self.mesh.vertices.to(device=device, dtype=dtype)
-            ev = Evaluation(self, device, dtype, rest, zero, zero, rest=rest)
+            ev = Evaluation(self, device, dtype, rest, zero, zero, rest=rest, starts=starts)
             for kind in kinds_in_order(stages):
                 kind.apply(ev, by_kind.get(kind.name, []))
             return ev
@@ -157,42 +186,76 @@ class Scene:
         parts = []
         for obj in self.objects:
             rest = obj.mesh.vertices.to(device=device, dtype=dtype)
-            part = Evaluation(self, device, dtype, rest, zero, zero, rest=rest)
+            part = Evaluation(self, device, dtype, rest, zero, zero, rest=rest, starts=starts)
             own: dict[str, list] = {}
             for p in obj.parameters:
-                v = values.get(f"{obj.name}{SCOPE}{p.name}")
-                own.setdefault(p.kind, []).append((p, p.target.to(device) if v is None else v))
+                own.setdefault(p.kind, []).append((p, value_of(p, values.get(f"{obj.name}{SCOPE}{p.name}"))))
             for kind in kinds_in_order(tuple(st for st in stages if st != "camera")):
                 kind.apply(part, own.get(kind.name, []))
             part.vertices = part.vertices + obj.position.to(device=device, dtype=dtype)
             parts.append(part)
         scoped = {obj.scoped(p).name for obj in self.objects for p in obj.parameters}
         scene_wide = {k: [(p, v) for p, v in items if p.name not in scoped] for k, items in by_kind.items()}
-        vertices = torch.cat([part.vertices for part in parts])
-        ev = Evaluation(self, device, dtype, vertices, zero, zero, rest=vertices, parts=parts)
+        lead = () if starts is None else (starts,)
+        vertices = torch.cat([part.vertices.expand(*lead, *part.vertices.shape[-2:]) for part in parts], -2)
+        ev = Evaluation(self, device, dtype, vertices, zero, zero, rest=vertices, parts=parts, starts=starts)
         for kind in kinds_in_order(stages):
             if kind.stage != "geometry":
                 kind.apply(ev, scene_wide.get(kind.name, []))
         return ev
 
     def world_vertices(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> torch.Tensor:
-        """World-space vertices ``[V, 3]`` for parameter ``values`` (geometry only: cheap)."""
-        return self._evaluation(values, device, ("geometry",)).vertices
+        """World-space vertices ``[V, 3]`` (``[S, V, 3]`` for stacked values) for parameter ``values``
+        (geometry only: cheap)."""
+        ev = self._evaluation(values, device, ("geometry",))
+        return ev.vertices if ev.starts is None else ev.vertices.expand(ev.starts, *ev.vertices.shape[-2:])
+
+    def _cameras(self, ev: Evaluation) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clip matrices ``[N, 4, 4]`` and eyes ``[N, 3]`` of every view (``[S, ...]`` when the camera
+        moves per start). Without camera parameters they are computed once per device and dtype."""
+        device, dtype = ev.device, ev.dtype
+        aspect = self.resolution[1] / self.resolution[0]
+        moved = ev.eye_shift.ndim > 1 or ev.target_shift.ndim > 1 or ev.eye_shift.requires_grad \
+            or ev.target_shift.requires_grad or bool(ev.eye_shift.any()) or bool(ev.target_shift.any())
+
+        def views(eye_shift, target_shift):
+            mats, eyes = [], []
+            for cam in self.cameras:
+                cam = cam.to(device)
+                cam = dataclasses.replace(cam, eye=cam.eye.to(dtype), target=cam.target.to(dtype), up=cam.up.to(dtype))
+                eye = cam.eye + eye_shift
+                mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + target_shift))
+                eyes.append(eye)
+            return torch.stack(mats), torch.stack(eyes)
+
+        if not moved:
+            cache = self.__dict__.setdefault("_camera_cache", {})
+            key = (str(device), dtype)
+            if key not in cache:
+                with torch.no_grad():
+                    cache[key] = views(ev.eye_shift, ev.target_shift)
+            return cache[key]
+        if ev.starts is None:
+            return views(ev.eye_shift, ev.target_shift)
+        eye_shift = ev.eye_shift.expand(ev.starts, 3)
+        target_shift = ev.target_shift.expand(ev.starts, 3)
+        per_start = [views(eye_shift[i], target_shift[i]) for i in range(ev.starts)]
+        return torch.stack([m for m, _ in per_start]), torch.stack([e for _, e in per_start])
 
     def evaluate(self, values: dict[str, torch.Tensor], device: torch.device | str | None = None) -> SceneState:
-        """World geometry, appearance and cameras for parameter ``values`` (name → tensor)."""
+        """World geometry, appearance and cameras for parameter ``values`` (name → tensor).
+
+        Values stacked along a leading start axis (``[S, *shape]`` each; missing ones are their
+        targets) give one state with a start axis (see :class:`~drot.render.state.SceneState`): the
+        ``S`` starts of a multi-start run, evaluated as one batch."""
         ev = self._evaluation(values, device, STAGES)
-        device, dtype, verts = ev.device, ev.dtype, ev.vertices
+        device, dtype, verts, starts = ev.device, ev.dtype, ev.vertices, ev.starts
         mesh = self.mesh.to(device)
-        aspect = self.resolution[1] / self.resolution[0]
-        mats, eyes = [], []
-        for cam in self.cameras:
-            cam = cam.to(device)
-            cam = dataclasses.replace(cam, eye=cam.eye.to(dtype), target=cam.target.to(dtype), up=cam.up.to(dtype))
-            eye = cam.eye + ev.eye_shift
-            mats.append(cam.clip_matrix(aspect, eye=eye, target=cam.target + ev.target_shift))
-            eyes.append(eye)
-        eyes_t = torch.stack(eyes)
+        lead = () if starts is None else (starts,)
+        verts = verts.expand(*lead, *verts.shape[-2:])
+        mats, eyes_t = self._cameras(ev)
+        if starts is not None and mats.ndim == 3:
+            mats, eyes_t = mats.expand(starts, *mats.shape), eyes_t.expand(starts, *eyes_t.shape)
         lights = eyes_t if self.light_position is None else self.light_position.to(device).expand_as(eyes_t)
 
         mat = self.material
@@ -203,24 +266,25 @@ class Scene:
         environment = ev.environment if ev.environment is not None else (
             None if self.environment is None else self.environment.to(device))
         colors = None if texture is not None else (
-            mesh.colors.to(dtype) if mesh.colors is not None else torch.full_like(verts, 0.7))
+            mesh.colors.to(dtype) if mesh.colors is not None else torch.full_like(mesh.vertices.to(device, dtype), 0.7))
         objects = None
         if ev.parts is not None:
-            objects = self._object_appearance(ev.parts, device, dtype)
+            objects = self._object_appearance(ev.parts, device, dtype, starts)
             colors = texture = None
         return SceneState(
             vertices=verts, normals=vertex_normals(verts, mesh.faces, mesh.normal_groups), faces=mesh.faces,
             colors=colors, uvs=mesh.uvs if texture is not None else None, texture=texture,
-            clip_matrices=torch.stack(mats), eyes=eyes_t, lights=lights,
+            clip_matrices=mats, eyes=eyes_t, lights=lights,
             ambient=scalar(mat.ambient), diffuse=diffuse, specular=specular, shininess=float(mat.shininess),
             environment=environment,
             background=None if self.background is None else self.background.to(device=device, dtype=dtype),
             objects=objects,
         )
 
-    def _object_appearance(self, parts: list[Evaluation], device: torch.device, dtype: torch.dtype
-                           ) -> ObjectAppearance:
-        """Every object's colours or texture and material as per-vertex attributes."""
+    def _object_appearance(self, parts: list[Evaluation], device: torch.device, dtype: torch.dtype,
+                           starts: int | None = None) -> ObjectAppearance:
+        """Every object's colours or texture and material as per-vertex attributes (the material
+        ``[S, V, 6]`` when an object's material differs per start)."""
         colors, uvs, slots, materials, textures = [], [], [], [], []
         for obj, part in zip(self.objects, parts):
             mesh, n = obj.mesh.to(device), obj.mesh.num_vertices
@@ -237,11 +301,16 @@ class Scene:
                                     dtype=dtype))
             m = obj.material
             scalar = lambda x: torch.tensor([float(x)], device=device, dtype=dtype)  # noqa: E731
-            diffuse = (part.diffuse if part.diffuse is not None else scalar(m.diffuse)).to(dtype).expand(3)
+            diffuse = (part.diffuse if part.diffuse is not None else scalar(m.diffuse)).to(dtype)
             specular = (part.specular if part.specular is not None else scalar(m.specular)).to(dtype)
-            row = torch.cat([scalar(m.ambient), diffuse, specular, scalar(m.shininess)])
-            materials.append(row.expand(n, 6))
-        return ObjectAppearance(torch.cat(colors), torch.cat(uvs), torch.cat(slots), torch.cat(materials),
+            per_start = starts is not None and (diffuse.ndim > 1 or specular.ndim > 1)
+            lead = (starts,) if per_start else ()
+            row = torch.cat([scalar(m.ambient).expand(*lead, 1), diffuse.expand(*lead, 3), specular.expand(*lead, 1),
+                             scalar(m.shininess).expand(*lead, 1)], -1)
+            materials.append(row.unsqueeze(-2).expand(*lead, n, 6))
+        if any(m.ndim == 3 for m in materials):
+            materials = [m.expand(starts, *m.shape[-2:]) for m in materials]
+        return ObjectAppearance(torch.cat(colors), torch.cat(uvs), torch.cat(slots), torch.cat(materials, -2),
                                 tuple(textures))
 
     def to(self, device) -> "Scene":
