@@ -213,3 +213,44 @@ def test_identical_starts_run_once_and_a_fixed_angle_is_spread():
     angles = [float(s["turned/rotation"]) for s in starts[1:]]
     assert len(set(angles)) == 5 and min(angles) < -1.0 and max(angles) > 1.0
     assert all(torch.equal(s["left/translation"], starts[0]["left/translation"]) for s in starts)
+
+
+# --------------------------------------------------------------------------- coarse early phases
+def test_coarse_resolution_and_problem():
+    from drot.optim.coarse import CoarseProblem, coarse_resolution
+    from drot.optim.targets import Goal
+    assert coarse_resolution((128, 128), 0.5) == (64, 64)
+    assert coarse_resolution((128, 96), 0.25) == (32, 24)
+    assert coarse_resolution((128, 128), 1.0) is None
+    assert coarse_resolution((32, 32), 0.5) is None  # 16 px would lose the object's shape
+    scene = drot.load_scene("paper/cube", resolution=48)
+    images = torch.zeros(scene.num_views, 48, 48, 3)
+    mask = torch.zeros(scene.num_views, 48, 48, dtype=torch.bool)
+    mask[:, :24, :25] = True  # coarse pixels of column 12 are half covered: foreground
+    images[mask] = 0.8
+    coarse = CoarseProblem.of(scene, Goal(images, mask, None, None, "alpha"), (24, 24))
+    assert coarse.scene.resolution == (24, 24) and coarse.goal.images.shape == (scene.num_views, 24, 24, 3)
+    assert coarse.goal.mask.dtype == torch.bool and int(coarse.goal.mask[0].sum()) == 12 * 13
+    assert coarse.goal.images[0, 0, 0].tolist() == pytest.approx([0.8] * 3)
+
+
+def test_coarse_phases_before_the_last_halving_then_full_resolution(monkeypatch):
+    import drot.optim.steps as steps
+    scene = drot.load_scene("paper/cube", resolution=48)
+    sizes = []
+    real = steps.render
+    monkeypatch.setattr(steps, "render", lambda state, views, res, *a, **k: sizes.append(tuple(res)) or
+                        real(state, views, res, *a, **k))
+    result = drot.optimize(scene, iterations=40, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0)
+    # Halvings after iterations 9 and 19 thin 4 -> 2 -> 1: 20 coarse matchings, then 20 at full size.
+    assert sizes == [(24, 24)] * 20 + [(48, 48)] * 20
+    assert result.final_images.shape[1:3] == (48, 48) and len(result.history) == 40
+    sizes.clear()
+    drot.optimize(scene, iterations=40, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0, coarse_scale=1.0)
+    assert sizes == [(48, 48)] * 40
+    sizes.clear()
+    drot.optimize(scene, iterations=10, seed=0, starts=2, rgbxy_fraction=1.0, match_interval=0, halving_interval=0.0)
+    assert sizes == [(48, 48)] * 10  # no halving: no coarse phase
+    with pytest.raises(ValueError, match="coarse_scale"):
+        drot.OptimizeSettings(coarse_scale=0.0)
+    assert [n for n, _ in drot.OptimizeSettings(coarse_scale=0.25).ignored()] == ["coarse_scale"]

@@ -40,6 +40,7 @@ from ..render.backend import get_backend
 from ..render.renderer import render
 from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
+from .coarse import CoarseProblem, coarse_resolution
 from .guards import OptimizationDiverged, StepGuard
 from .halving import halving_iterations, image_losses, keep_best
 from .recording import Recorder
@@ -159,6 +160,16 @@ class _Run:
         self.schedule = GradientSchedule(sched.strategy, sched.iterations, sched.rgbxy_fraction, settings.seed)
         self.rgbxy = RgbxyStep(scene, goal, settings, backend, self.rng) if self.schedule.strategy.uses_rgbxy else None
         self.standard = StandardStep(scene, goal, settings, backend, self.rng)
+        self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
+        # Before the last halving the starts only have to reach their basins: those phases run at
+        # coarse_scale of the resolution (their own steps, sharing the view draws' generator).
+        size = coarse_resolution(scene.resolution, ms.coarse_scale) if self.halvings else None
+        self.coarse = None if size is None else CoarseProblem.of(scene, goal, size)
+        self.coarse_rgbxy = self.coarse_standard = None
+        if self.coarse is not None:
+            self.coarse_rgbxy = RgbxyStep(self.coarse.scene, self.coarse.goal, settings, backend, self.rng) \
+                if self.rgbxy is not None else None
+            self.coarse_standard = StandardStep(self.coarse.scene, self.coarse.goal, settings, backend, self.rng)
         single = len(unique) == 1 and ms.starts == 1
         recording = settings.recording if single else dataclasses.replace(settings.recording, progress=False)
         label = f"{scene.name} {sched.strategy} seed {settings.seed}"
@@ -168,7 +179,6 @@ class _Run:
         self.runs = list(self.active)
         self.params, free = stacked_parameters(scene, unique, settings.fixed, self.device)
         self.optimizer = torch.optim.Adam(free, lr=sched.lr, betas=(0.9, 0.999))
-        self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
         self.progress = None
         if not single and settings.recording.progress:
             from tqdm.auto import tqdm
@@ -220,20 +230,27 @@ class _Run:
                 self.progress.close()
         return self._result(state.start(0), wall)
 
+    def _coarse_phase(self, it: int) -> bool:
+        """Whether iteration ``it`` runs at the coarse resolution (up to the last halving)."""
+        return self.coarse is not None and it <= max(self.halvings)
+
     def _losses(self, state, it: int):
         """Every active start's loss (a list of scalars), its mode, and the seconds spent matching."""
         n = len(self.active)
-        losses, matched, seconds = (self.rgbxy.losses(state, it) if self.schedule.uses_rgbxy(it)
+        rgbxy, standard_step = self.rgbxy, self.standard
+        if self._coarse_phase(it):
+            rgbxy, standard_step, state = self.coarse_rgbxy, self.coarse_standard, self.coarse.state(state)
+        losses, matched, seconds = (rgbxy.losses(state, it) if self.schedule.uses_rgbxy(it)
                                     else (None, None, 0.0))
         if losses is None:
-            standard = self.standard.losses(state, it)
-            out, modes = list(standard.unbind(0)), [self.standard.mode] * n
+            standard = standard_step.losses(state, it)
+            out, modes = list(standard.unbind(0)), [standard_step.mode] * n
         else:
             out, modes = list(losses.unbind(0)), [RgbxyStep.mode] * n
             if not bool(matched.all()):  # a start with nothing matched takes a standard step
-                standard = self.standard.losses(state, it)
+                standard = standard_step.losses(state, it)
                 for i in (~matched).nonzero().squeeze(1).tolist():
-                    out[i], modes[i] = standard[i], self.standard.mode
+                    out[i], modes[i] = standard[i], standard_step.mode
         regularizer = self.settings.regularizer
         if regularizer is not None:
             self._penalties = []
@@ -304,12 +321,16 @@ class _Run:
                                                 else value) for key, value in state.items()}
         self.params, self.optimizer = params, optimizer
         self.active = [self.active[i] for i in rows]
-        if self.rgbxy is not None:
-            self.rgbxy.clear()  # the batch changed: match again
+        for step in (self.rgbxy, self.coarse_rgbxy):
+            if step is not None:
+                step.clear()  # the batch changed: match again
 
     def _rank(self, state, it: int, last: bool):
         """Rank the starts by image loss; keep the better share (at the end: every start, the best first)."""
-        loss = image_losses(self.scene, state, self.goal, self.backend)
+        if self._coarse_phase(it):  # rank where the phase ran: at the coarse resolution
+            loss = image_losses(self.coarse.scene, self.coarse.state(state), self.coarse.goal, self.backend)
+        else:
+            loss = image_losses(self.scene, state, self.goal, self.backend)
         for r, value in zip(self.active, loss.tolist()):
             r.image_loss = value
         order, n_keep = keep_best(loss, self.settings.multistart.keep_fraction, last)

@@ -212,12 +212,17 @@ class StartSettings:
             ranked by their image loss over every view and the better ``keep_fraction`` kept,
             until one is left (0 = never: every start runs to the end).
         keep_fraction: share of the starts kept at each halving (at least one is kept).
+        coarse_scale: the phases before the last halving (several starts still running) render,
+            match and rank at this fraction of the scene's resolution, and the surviving start
+            finishes at full resolution (1 = every phase at full resolution; no effect without
+            halving or with one start; a coarse side under 24 px is not used).
     """
 
     starts: int = 1
     start_set: str = "sobol"
     halving_interval: float = 0.25
     keep_fraction: float = 0.5
+    coarse_scale: float = 0.5
 
     def __post_init__(self) -> None:
         _positive_int("starts", self.starts)
@@ -227,6 +232,8 @@ class StartSettings:
             raise ValueError(f"halving_interval must be a fraction of the iterations in [0, 1), got {self.halving_interval}")
         if not 0.0 < self.keep_fraction < 1.0:
             raise ValueError(f"keep_fraction must be in (0, 1), got {self.keep_fraction}")
+        if not 0.0 < self.coarse_scale <= 1.0:
+            raise ValueError(f"coarse_scale must be a fraction of the resolution in (0, 1], got {self.coarse_scale}")
 
 
 #: The groups, by field name of :class:`OptimizeSettings`.
@@ -338,8 +345,10 @@ class OptimizeSettings:
         for k in strategy.ignores:
             why.setdefault(k, f"strategy {strategy.name!r} does not read it")
         if self.multistart.starts == 1:
-            for k in ("start_set", "halving_interval", "keep_fraction"):
+            for k in ("start_set", "halving_interval", "keep_fraction", "coarse_scale"):
                 why[k] = "a single start (starts = 1)"
+        elif self.multistart.halving_interval == 0:
+            why["coarse_scale"] = "no halving (halving_interval = 0): every phase runs at full resolution"
         if self.recording.record_frames == 0:
             why.setdefault("frame_view", "no frames are recorded (record_frames = 0)")
         for k in sorted(changed & set(why)):

@@ -49,9 +49,12 @@ def _edge_function(start: torch.Tensor, end: torch.Tensor, point: torch.Tensor) 
 
 
 def _zbuffer(pos: torch.Tensor, tri: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Front-most triangle id per pixel (-1 for background) of one view; ``pos`` is ``[V, 4]``."""
+    """Front-most triangle id per pixel (-1 for background) of every view: ``pos`` ``[B, V, 4]``,
+    result ``[B, H, W]``. The views are rasterized together: face ``f`` of view ``b`` is candidate
+    ``b * F + f`` and writes into view ``b``'s pixels only, so one depth test covers the batch."""
     dev = pos.device
-    corners = pos[tri]  # [F, 3, 4]
+    batch, faces = pos.shape[0], tri.shape[0]
+    corners = pos[:, tri].reshape(batch * faces, 3, 4)  # [B*F, 3, 4]
     w = corners[..., 3]
     keep = (w > 1e-8).all(dim=1)
     safe_w = torch.where(w > 1e-8, w, torch.ones_like(w))
@@ -69,9 +72,9 @@ def _zbuffer(pos: torch.Tensor, tri: torch.Tensor, height: int, width: int) -> t
     ymax = torch.floor(xy[..., 1].amax(1)).clamp(max=height - 1)
     keep &= (xmin <= xmax) & (ymin <= ymax)
     ids = keep.nonzero().squeeze(1)
-    zbuf = torch.full((height * width,), _KEY_NONE, dtype=torch.int64, device=dev)
+    zbuf = torch.full((batch * height * width,), _KEY_NONE, dtype=torch.int64, device=dev)
     if ids.numel() == 0:
-        return torch.full((height, width), -1, dtype=torch.int64, device=dev)
+        return torch.full((batch, height, width), -1, dtype=torch.int64, device=dev)
     bw = (xmax[ids] - xmin[ids] + 1).long()
     bh = (ymax[ids] - ymin[ids] + 1).long()
     counts = bw * bh
@@ -99,12 +102,14 @@ def _zbuffer(pos: torch.Tensor, tri: torch.Tensor, height: int, width: int) -> t
         depth = b0 * z[tt, 0] + b1 * z[tt, 1] + b2 * z[tt, 2]
         tol = -1e-6
         inside = (b0 >= tol) & (b1 >= tol) & (b2 >= tol) & (depth >= -1) & (depth <= 1)
-        pix = (py.long() * width + px.long())[inside]
-        key = ((depth[inside] + 1) * 0.5 * _DEPTH_LEVELS).long().clamp(0, _DEPTH_LEVELS) * (1 << 32) + tt[inside]
+        tt = tt[inside]
+        view = tt // faces
+        pix = view * (height * width) + (py.long() * width + px.long())[inside]
+        key = ((depth[inside] + 1) * 0.5 * _DEPTH_LEVELS).long().clamp(0, _DEPTH_LEVELS) * (1 << 32) + (tt - view * faces)
         zbuf.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)
         start_tri = stop_tri
     tri_id = torch.where(zbuf == _KEY_NONE, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
-    return tri_id.view(height, width)
+    return tri_id.view(batch, height, width)
 
 
 def _barycentrics(pos: torch.Tensor, tri: torch.Tensor, batch: torch.Tensor, tri_id: torch.Tensor,
@@ -187,7 +192,7 @@ class TorchBackend(RasterBackend):
         batch = pos.shape[0]
         tri = tri.long()
         with torch.no_grad():
-            ids = torch.stack([_zbuffer(pos[b].detach(), tri, height, width) for b in range(batch)])
+            ids = _zbuffer(pos.detach(), tri, height, width)
         flat = ids.view(-1)
         covered = (flat >= 0).nonzero().squeeze(1)
         bidx = covered // (height * width)
