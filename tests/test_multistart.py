@@ -220,9 +220,10 @@ def test_coarse_resolution_and_problem():
     from drot.optim.coarse import CoarseProblem, coarse_resolution
     from drot.optim.targets import Goal
     assert coarse_resolution((128, 128), 0.5) == (64, 64)
-    assert coarse_resolution((128, 96), 0.25) == (32, 24)
+    assert coarse_resolution((256, 192), 0.25) is None  # 48 px short side
+    assert coarse_resolution((256, 256), 0.25) == (64, 64)
     assert coarse_resolution((128, 128), 1.0) is None
-    assert coarse_resolution((32, 32), 0.5) is None  # 16 px would lose the object's shape
+    assert coarse_resolution((64, 64), 0.5) is None  # 32 px lose the detail that tells a pose
     scene = drot.load_scene("paper/cube", resolution=48)
     images = torch.zeros(scene.num_views, 48, 48, 3)
     mask = torch.zeros(scene.num_views, 48, 48, dtype=torch.bool)
@@ -236,21 +237,21 @@ def test_coarse_resolution_and_problem():
 
 def test_coarse_phases_before_the_last_halving_then_full_resolution(monkeypatch):
     import drot.optim.steps as steps
-    scene = drot.load_scene("paper/cube", resolution=48)
+    scene = drot.load_scene("paper/cube", resolution=128)
     sizes = []
     real = steps.render
     monkeypatch.setattr(steps, "render", lambda state, views, res, *a, **k: sizes.append(tuple(res)) or
                         real(state, views, res, *a, **k))
-    result = drot.optimize(scene, iterations=40, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0)
-    # Halvings after iterations 9 and 19 thin 4 -> 2 -> 1: 20 coarse matchings, then 20 at full size.
-    assert sizes == [(24, 24)] * 20 + [(48, 48)] * 20
-    assert result.final_images.shape[1:3] == (48, 48) and len(result.history) == 40
+    result = drot.optimize(scene, iterations=16, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0)
+    # Halvings after iterations 3 and 7 thin 4 -> 2 -> 1: 8 coarse matchings, then 8 at full size.
+    assert sizes == [(64, 64)] * 8 + [(128, 128)] * 8
+    assert result.final_images.shape[1:3] == (128, 128) and len(result.history) == 16
     sizes.clear()
-    drot.optimize(scene, iterations=40, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0, coarse_scale=1.0)
-    assert sizes == [(48, 48)] * 40
+    drot.optimize(scene, iterations=8, seed=0, starts=4, rgbxy_fraction=1.0, match_interval=0, coarse_scale=1.0)
+    assert sizes == [(128, 128)] * 8
     sizes.clear()
-    drot.optimize(scene, iterations=10, seed=0, starts=2, rgbxy_fraction=1.0, match_interval=0, halving_interval=0.0)
-    assert sizes == [(48, 48)] * 10  # no halving: no coarse phase
+    drot.optimize(scene, iterations=4, seed=0, starts=2, rgbxy_fraction=1.0, match_interval=0, halving_interval=0.0)
+    assert sizes == [(128, 128)] * 4  # no halving: no coarse phase
     with pytest.raises(ValueError, match="coarse_scale"):
         drot.OptimizeSettings(coarse_scale=0.0)
     assert [n for n, _ in drot.OptimizeSettings(coarse_scale=0.25).ignored()] == ["coarse_scale"]

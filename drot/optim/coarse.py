@@ -16,13 +16,15 @@ from ..scene.scene import Scene
 from .multiscale import downsample
 from .targets import Goal
 
-#: Short side below which a coarse phase is not worth its loss of detail (pixels).
-MIN_COARSE_SIDE = 24
+#: Short side below which a coarse phase loses the detail that tells a pose (pixels): on
+#: benchmarks/any_angle.py (64² scenes) phases at 32² converged 38/40 instead of 40/40, and a
+#: teapot start that converges at 64² turned the wrong way at 32² and 48².
+MIN_COARSE_SIDE = 64
 
 
 def coarse_resolution(resolution: tuple[int, int], scale: float) -> tuple[int, int] | None:
     """``(h, w)`` of the coarse phases, or None when ``scale`` is 1 or the result would be smaller than
-    :data:`MIN_COARSE_SIDE` on its short side (a coarse phase would then lose the object's shape)."""
+    :data:`MIN_COARSE_SIDE` on its short side (too little detail left)."""
     if scale >= 1.0:
         return None
     h, w = (max(1, int(round(r * scale))) for r in resolution)
