@@ -34,7 +34,8 @@ from .render.renderer import Frame, render
 from .render.shading import Material
 from .render.state import SceneState
 from .scene.loader import available_scenes, load_scene
-from .scene.mesh import Mesh, MeshError, load_mesh, mesh_from_arrays
+from .scene.mesh import Mesh, MeshError, mesh_from_arrays
+from .scene.mesh_files import load_mesh
 from .scene.parameters import Parameter
 from .scene.scene import Scene
 

@@ -89,8 +89,8 @@ import torch
 from ..render.camera import Camera, random_views, square_views
 from ..render.shading import Material
 from . import values
-from .mesh import Mesh, load_mesh, weld_groups
-from .mesh_files import load_texture
+from .mesh import Mesh, weld_groups
+from .mesh_files import load_mesh, load_texture
 from .objects import SceneObject
 from .parameters import Parameter
 from .procedural_meshes import PROCEDURAL
