@@ -151,6 +151,26 @@ def test_a_new_parameter_kind_is_one_registration(restore_registries):
         drot.Parameter("h", "lift", torch.zeros(3), initial=torch.zeros(3))
 
 
+def test_a_kind_declares_its_own_scope(restore_registries):
+    from drot.scene import kit
+    from drot.scene.kinds import scene_wide_kinds
+    from drot.scene.objects import SceneObject
+
+    assert scene_wide_kinds() == ["model", "camera_eye", "camera_target", "environment"]
+    register_kind(ParameterKind("exposure", "a scene-wide brightness [1]", "appearance", 9, lambda ev, items: None,
+                                shapes=((1,),), scope="scene"))
+    assert "exposure" in scene_wide_kinds()
+    exposure = drot.Parameter("x", "exposure", torch.ones(1), initial=torch.ones(1))
+    sphere = kit.uv_sphere(0.4, rings=6, segments=8)
+    with pytest.raises(ValueError, match=r"\['x'\] act on the whole scene .*exposure"):
+        SceneObject("a", sphere, parameters=(exposure,))
+    camera = drot.Camera(torch.tensor([0.0, 0.0, 5.0]), torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]), 45.0, 0.1, 50.0)
+    scene = drot.Scene.with_objects("x", [SceneObject("a", sphere)], [camera], 16, parameters=(exposure,))
+    assert [p.name for p in scene.parameters] == ["x"]  # scene-level: accepted
+    with pytest.raises(ValueError, match="scope must be one of"):
+        register_kind(ParameterKind("glow", "?", "appearance", 9, lambda ev, items: None, scope="world"))
+
+
 # ----------------------------------------------------------------- one evaluation per iteration
 @pytest.mark.parametrize("strategy", ["basic", "standard"])
 def test_the_loop_evaluates_the_scene_once_per_iteration(monkeypatch, strategy):
