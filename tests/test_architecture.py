@@ -1,4 +1,4 @@
-"""The architecture: layers, registries, grouped settings, one evaluation per iteration, the
+"""The architecture: layers, no import circles, registries, grouped settings, one evaluation per iteration, the
 composable RGBXY loss (and the example that uses it in a loop of its own)."""
 import ast
 import dataclasses
@@ -17,6 +17,9 @@ from drot.optim.settings import DEFAULTS, FLAT, MatchingSettings, OptimizeSettin
 from drot.render import torch_dr
 from drot.render.torch_backend import TorchBackend
 from drot.scene.kinds import KINDS, ParameterKind, register_kind
+
+sys.path.insert(0, str(Path(__file__).parent))
+import import_graph  # noqa: E402  (tests/import_graph.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +62,32 @@ def test_no_layer_imports_a_higher_one():
             if imported in LAYERS and LAYERS.index(imported) > LAYERS.index(layer):
                 violations.append(f"{path.relative_to(ROOT)} imports drot.{imported}")
     assert not violations, violations
+
+
+def test_no_import_circle_inside_or_between_packages():
+    # Every import counts, deferred (inside a function) and TYPE_CHECKING ones too: see tests/import_graph.py.
+    for title, graph in import_graph.sections(import_graph.module_files()):
+        assert import_graph.report(graph) == [], f"import circles among {title}"
+
+
+def test_the_circle_finder_sees_deferred_and_type_checking_imports(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .a import f\n")
+    (package / "a.py").write_text("from . import b\n\ndef f():\n    return b\n")
+    (package / "b.py").write_text("def g():\n    from .sub.c import h\n    return h\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                          "    from ..a import f\nimport pkg.b\nimport os\n")
+    files = import_graph.module_files(package)
+    graph = import_graph.import_graph(files)
+    assert graph == {"pkg": {"pkg.a"}, "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.sub.c"}, "pkg.sub": set(),
+                     "pkg.sub.c": {"pkg.a", "pkg.b"}}
+    assert import_graph.circles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c"]]
+    assert import_graph.report(graph) == ["pkg.a -> pkg.b -> pkg.sub.c -> pkg.a  (all of: pkg.a, pkg.b, pkg.sub.c)"]
+    # Between packages: pkg.sub.c is part of pkg.sub, which pkg.b (in pkg) imports, and it imports pkg back.
+    assert import_graph.circles(import_graph.package_graph(graph, ["pkg", "pkg.sub"])) == [["pkg", "pkg.sub"]]
+    assert import_graph.circles({"x": {"y"}, "y": set()}) == []
 
 
 def test_modules_stay_small():
