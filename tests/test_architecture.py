@@ -237,9 +237,9 @@ def test_torch_dr_has_nvdiffrast_signatures_and_the_backends_results():
 
 def test_rgbxy_loss_matches_from_the_proxies_or_from_a_rendered_image():
     scene = drot.load_scene("kitty", resolution=24)
-    goal = drot.render(scene.evaluate(scene.target_values()), [0], (24, 24), TorchBackend())
+    goal = drot.render_views(scene.evaluate(scene.target_values()), [0], (24, 24), TorchBackend())
     state = scene.evaluate({"translation": torch.tensor([0.1, 0.05, 0.0])})
-    frame = drot.render(state, [0], (24, 24), TorchBackend(), antialias=False)
+    frame = drot.render_views(state, [0], (24, 24), TorchBackend(), antialias=False)
     attrs, tri, clip = state.colors, state.faces, frame.clip
     from_image, from_proxies = drot.RgbxyLoss(goal.image, goal.mask), drot.RgbxyLoss(goal.image, goal.mask)
     assert from_image.settings.background == "exclude"  # with a mask, only foreground pixels are matched
@@ -255,6 +255,21 @@ def test_rgbxy_loss_matches_from_the_proxies_or_from_a_rendered_image():
         assert loss_fn.due(it + 1) == ((it + 1) % 3 == 0)
     empty = torch.zeros_like(frame.rast)
     assert drot.RgbxyLoss(goal.image)(empty, clip, tri, attrs) is None  # nothing visible: nothing to pull
+
+
+def test_drot_render_is_the_package_and_render_views_the_function():
+    import drot.render.torch_dr as dr  # the form nvdiffrast's users write
+    import drot.render.renderer
+
+    assert dr is torch_dr and drot.render.renderer.render is drot.render_views
+    assert drot.render.__name__ == "drot.render" and drot.render.get_backend is drot.get_backend
+    scene = drot.load_scene("kitty", resolution=16)
+    state = scene.evaluate(scene.target_values())
+    frame = drot.render_views(state, [0], (16, 16), TorchBackend())
+    with pytest.warns(DeprecationWarning, match=r"drot\.render_views"):
+        old = drot.render(state, [0], (16, 16), TorchBackend())  # the old name still renders
+    assert torch.equal(old.image, frame.image) and frame.mask.any()
+    assert "render_views" in drot.__all__ and "render" not in drot.__all__
 
 
 def _load_example(name: str):
