@@ -114,6 +114,34 @@ def test_settings_groups_and_flat_names_agree():
         OptimizeSettings(lam=2.0)
 
 
+def test_settings_replace_takes_flat_names_groups_and_run_wide_fields():
+    s = OptimizeSettings(lam=0.1, iterations=30, seed=3)
+    r = s.replace(strategy="standard", blur=0.05, seed=4)
+    assert (r.strategy, r.blur, r.lam, r.iterations, r.seed) == ("standard", 0.05, 0.1, 30, 4)
+    assert r == dataclasses.replace(s, strategy="standard", blur=0.05, seed=4) and s.seed == 3
+    # A group given whole, with a flat name on top of it; the other groups are kept.
+    g = s.replace(matching=MatchingSettings(blur=0.05), lam=0.2)
+    assert (g.matching.blur, g.matching.lam, g.iterations) == (0.05, 0.2, 30)
+    with pytest.raises(TypeError, match="did you mean 'blur'"):
+        s.replace(blurr=0.1)
+    with pytest.raises(ValueError, match="lam"):
+        s.replace(lam=-1.0)
+    assert repr(OptimizeSettings()) == "OptimizeSettings()"
+    assert repr(s) == "OptimizeSettings(iterations=30, lam=0.1, seed=3)"
+
+
+def test_flat_names_are_checked_unique_across_the_groups():
+    from drot.optim.settings import GROUPS, flat_names
+
+    assert flat_names(GROUPS) == FLAT
+    twin = dataclasses.make_dataclass("Twin", [("lam", float, 0.5)], frozen=True)
+    with pytest.raises(TypeError, match=r"Twin.lam and MatchingSettings.lam share the flat name 'lam'"):
+        flat_names({**GROUPS, "twin": twin})
+    seedy = dataclasses.make_dataclass("Seedy", [("seed", int, 0)], frozen=True)
+    with pytest.raises(TypeError, match=r"Seedy.seed has the name of a field of OptimizeSettings"):
+        flat_names({**GROUPS, "seedy": seedy})
+
+
 def _warnings(**kwargs) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
