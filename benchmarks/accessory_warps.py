@@ -119,8 +119,8 @@ def one_stage(scene, start: torch.Tensor, settings: FitSettings, seed: int) -> _
     """Ablation: DROT-hybrid on all eight modes at once, for the iterations of both stages together."""
     initial = scene.geometry.parameters(pixels_to_canvas(start, scene.resolution))
     iterations = settings.pose.iterations + settings.warp.iterations
-    result = optimize(scene, None, dataclasses.replace(settings.pose, iterations=iterations, strategy="hybrid",
-                                                       seed=seed), initial=initial)
+    result = optimize(scene, None, settings.pose.replace(iterations=iterations, strategy="hybrid", seed=seed),
+                      initial=initial)
     target = scene.target_values()
     target_mask = accessory_mask(scene, target)
     corners = scene_corners(scene, result.parameters)

@@ -30,11 +30,12 @@ from .optim import (DivergenceWarning, L2Settings, MatchingSettings, Optimizatio
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
 from .render.camera import Camera, square_views
-from .render.renderer import Frame, render
+from .render.renderer import Frame, render as render_views
 from .render.shading import Material
 from .render.state import SceneState
 from .scene.loader import available_scenes, load_scene
-from .scene.mesh import Mesh, MeshError, load_mesh, mesh_from_arrays
+from .scene.mesh import Mesh, MeshError, mesh_from_arrays
+from .scene.mesh_files import load_mesh
 from .scene.parameters import Parameter
 from .scene.scene import Scene
 
@@ -44,5 +45,5 @@ __all__ = [
     "optimize", "OptimizeSettings", "OptimizationResult", "OptimizationDiverged", "DivergenceWarning", "ScheduleSettings", "MatchingSettings", "L2Settings",
     "RecordSettings", "StartSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
-    "Material", "render", "Frame", "get_backend", "backend_status",
+    "Material", "render_views", "Frame", "get_backend", "backend_status",
 ]

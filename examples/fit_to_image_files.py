@@ -19,7 +19,7 @@ out.mkdir(parents=True, exist_ok=True)
 scene = drot.load_scene("kitty", resolution=96)
 
 hidden = torch.tensor([0.3, -0.25, 0.2])
-frame = drot.render(scene.evaluate({"translation": hidden}), list(range(scene.num_views)), scene.resolution,
+frame = drot.render_views(scene.evaluate({"translation": hidden}), list(range(scene.num_views)), scene.resolution,
                     drot.get_backend())
 paths = []
 for view in range(scene.num_views):

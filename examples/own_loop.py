@@ -17,7 +17,7 @@ import math
 import torch
 
 import drot
-from drot.render import torch_dr as dr  # or: import nvdiffrast.torch as dr
+import drot.render.torch_dr as dr  # or: import nvdiffrast.torch as dr
 
 # A cube with one colour per face (24 vertices so that colours do not blend across edges).
 FACE_COLORS = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.8, 0.2], [0.1, 0.3, 0.9],

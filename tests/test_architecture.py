@@ -1,4 +1,4 @@
-"""The architecture: layers, registries, grouped settings, one evaluation per iteration, the
+"""The architecture: layers, no import circles, registries, grouped settings, one evaluation per iteration, the
 composable RGBXY loss (and the example that uses it in a loop of its own)."""
 import ast
 import dataclasses
@@ -17,6 +17,9 @@ from drot.optim.settings import DEFAULTS, FLAT, MatchingSettings, OptimizeSettin
 from drot.render import torch_dr
 from drot.render.torch_backend import TorchBackend
 from drot.scene.kinds import KINDS, ParameterKind, register_kind
+
+sys.path.insert(0, str(Path(__file__).parent))
+import import_graph  # noqa: E402  (tests/import_graph.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +64,32 @@ def test_no_layer_imports_a_higher_one():
     assert not violations, violations
 
 
+def test_no_import_circle_inside_or_between_packages():
+    # Every import counts, deferred (inside a function) and TYPE_CHECKING ones too: see tests/import_graph.py.
+    for title, graph in import_graph.sections(import_graph.module_files()):
+        assert import_graph.report(graph) == [], f"import circles among {title}"
+
+
+def test_the_circle_finder_sees_deferred_and_type_checking_imports(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from .a import f\n")
+    (package / "a.py").write_text("from . import b\n\ndef f():\n    return b\n")
+    (package / "b.py").write_text("def g():\n    from .sub.c import h\n    return h\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                          "    from ..a import f\nimport pkg.b\nimport os\n")
+    files = import_graph.module_files(package)
+    graph = import_graph.import_graph(files)
+    assert graph == {"pkg": {"pkg.a"}, "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.sub.c"}, "pkg.sub": set(),
+                     "pkg.sub.c": {"pkg.a", "pkg.b"}}
+    assert import_graph.circles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c"]]
+    assert import_graph.report(graph) == ["pkg.a -> pkg.b -> pkg.sub.c -> pkg.a  (all of: pkg.a, pkg.b, pkg.sub.c)"]
+    # Between packages: pkg.sub.c is part of pkg.sub, which pkg.b (in pkg) imports, and it imports pkg back.
+    assert import_graph.circles(import_graph.package_graph(graph, ["pkg", "pkg.sub"])) == [["pkg", "pkg.sub"]]
+    assert import_graph.circles({"x": {"y"}, "y": set()}) == []
+
+
 def test_modules_stay_small():
     # One concept per module: nothing over ~400 lines except the Sinkhorn solver (one algorithm).
     allowed = {"drot/matching/sinkhorn.py"}
@@ -83,6 +112,34 @@ def test_settings_groups_and_flat_names_agree():
         OptimizeSettings(lamb=0.1)
     with pytest.raises(ValueError, match="lam"):
         OptimizeSettings(lam=2.0)
+
+
+def test_settings_replace_takes_flat_names_groups_and_run_wide_fields():
+    s = OptimizeSettings(lam=0.1, iterations=30, seed=3)
+    r = s.replace(strategy="standard", blur=0.05, seed=4)
+    assert (r.strategy, r.blur, r.lam, r.iterations, r.seed) == ("standard", 0.05, 0.1, 30, 4)
+    assert r == dataclasses.replace(s, strategy="standard", blur=0.05, seed=4) and s.seed == 3
+    # A group given whole, with a flat name on top of it; the other groups are kept.
+    g = s.replace(matching=MatchingSettings(blur=0.05), lam=0.2)
+    assert (g.matching.blur, g.matching.lam, g.iterations) == (0.05, 0.2, 30)
+    with pytest.raises(TypeError, match="did you mean 'blur'"):
+        s.replace(blurr=0.1)
+    with pytest.raises(ValueError, match="lam"):
+        s.replace(lam=-1.0)
+    assert repr(OptimizeSettings()) == "OptimizeSettings()"
+    assert repr(s) == "OptimizeSettings(iterations=30, lam=0.1, seed=3)"
+
+
+def test_flat_names_are_checked_unique_across_the_groups():
+    from drot.optim.settings import GROUPS, flat_names
+
+    assert flat_names(GROUPS) == FLAT
+    twin = dataclasses.make_dataclass("Twin", [("lam", float, 0.5)], frozen=True)
+    with pytest.raises(TypeError, match=r"Twin.lam and MatchingSettings.lam share the flat name 'lam'"):
+        flat_names({**GROUPS, "twin": twin})
+    seedy = dataclasses.make_dataclass("Seedy", [("seed", int, 0)], frozen=True)
+    with pytest.raises(TypeError, match=r"Seedy.seed has the name of a field of OptimizeSettings"):
+        flat_names({**GROUPS, "seedy": seedy})
 
 
 def _warnings(**kwargs) -> list[str]:
@@ -151,6 +208,26 @@ def test_a_new_parameter_kind_is_one_registration(restore_registries):
         drot.Parameter("h", "lift", torch.zeros(3), initial=torch.zeros(3))
 
 
+def test_a_kind_declares_its_own_scope(restore_registries):
+    from drot.scene import kit
+    from drot.scene.kinds import scene_wide_kinds
+    from drot.scene.objects import SceneObject
+
+    assert scene_wide_kinds() == ["model", "camera_eye", "camera_target", "environment"]
+    register_kind(ParameterKind("exposure", "a scene-wide brightness [1]", "appearance", 9, lambda ev, items: None,
+                                shapes=((1,),), scope="scene"))
+    assert "exposure" in scene_wide_kinds()
+    exposure = drot.Parameter("x", "exposure", torch.ones(1), initial=torch.ones(1))
+    sphere = kit.uv_sphere(0.4, rings=6, segments=8)
+    with pytest.raises(ValueError, match=r"\['x'\] act on the whole scene .*exposure"):
+        SceneObject("a", sphere, parameters=(exposure,))
+    camera = drot.Camera(torch.tensor([0.0, 0.0, 5.0]), torch.zeros(3), torch.tensor([0.0, 1.0, 0.0]), 45.0, 0.1, 50.0)
+    scene = drot.Scene.with_objects("x", [SceneObject("a", sphere)], [camera], 16, parameters=(exposure,))
+    assert [p.name for p in scene.parameters] == ["x"]  # scene-level: accepted
+    with pytest.raises(ValueError, match="scope must be one of"):
+        register_kind(ParameterKind("glow", "?", "appearance", 9, lambda ev, items: None, scope="world"))
+
+
 # ----------------------------------------------------------------- one evaluation per iteration
 @pytest.mark.parametrize("strategy", ["basic", "standard"])
 def test_the_loop_evaluates_the_scene_once_per_iteration(monkeypatch, strategy):
@@ -188,9 +265,9 @@ def test_torch_dr_has_nvdiffrast_signatures_and_the_backends_results():
 
 def test_rgbxy_loss_matches_from_the_proxies_or_from_a_rendered_image():
     scene = drot.load_scene("kitty", resolution=24)
-    goal = drot.render(scene.evaluate(scene.target_values()), [0], (24, 24), TorchBackend())
+    goal = drot.render_views(scene.evaluate(scene.target_values()), [0], (24, 24), TorchBackend())
     state = scene.evaluate({"translation": torch.tensor([0.1, 0.05, 0.0])})
-    frame = drot.render(state, [0], (24, 24), TorchBackend(), antialias=False)
+    frame = drot.render_views(state, [0], (24, 24), TorchBackend(), antialias=False)
     attrs, tri, clip = state.colors, state.faces, frame.clip
     from_image, from_proxies = drot.RgbxyLoss(goal.image, goal.mask), drot.RgbxyLoss(goal.image, goal.mask)
     assert from_image.settings.background == "exclude"  # with a mask, only foreground pixels are matched
@@ -206,6 +283,21 @@ def test_rgbxy_loss_matches_from_the_proxies_or_from_a_rendered_image():
         assert loss_fn.due(it + 1) == ((it + 1) % 3 == 0)
     empty = torch.zeros_like(frame.rast)
     assert drot.RgbxyLoss(goal.image)(empty, clip, tri, attrs) is None  # nothing visible: nothing to pull
+
+
+def test_drot_render_is_the_package_and_render_views_the_function():
+    import drot.render.torch_dr as dr  # the form nvdiffrast's users write
+    import drot.render.renderer
+
+    assert dr is torch_dr and drot.render.renderer.render is drot.render_views
+    assert drot.render.__name__ == "drot.render" and drot.render.get_backend is drot.get_backend
+    scene = drot.load_scene("kitty", resolution=16)
+    state = scene.evaluate(scene.target_values())
+    frame = drot.render_views(state, [0], (16, 16), TorchBackend())
+    with pytest.warns(DeprecationWarning, match=r"drot\.render_views"):
+        old = drot.render(state, [0], (16, 16), TorchBackend())  # the old name still renders
+    assert torch.equal(old.image, frame.image) and frame.mask.any()
+    assert "render_views" in drot.__all__ and "render" not in drot.__all__
 
 
 def _load_example(name: str):

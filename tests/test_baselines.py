@@ -112,7 +112,7 @@ def test_settings_reject_unknown_baseline_options():
 def test_soft_render_approaches_the_hard_render_and_blurs_with_sigma(kitty32):
     backend = get_backend("auto")
     state = kitty32.evaluate(kitty32.target_values())
-    hard = drot.render(state, [0, 3], kitty32.resolution, backend)
+    hard = drot.render_views(state, [0, 3], kitty32.resolution, backend)
     sharp = soft_render(state, [0, 3], kitty32.resolution, backend, SoftRasSettings(sigma=1e-6))
     soft = soft_render(state, [0, 3], kitty32.resolution, backend, SoftRasSettings(sigma=1e-3))
     assert sharp.image.shape == hard.image.shape and sharp.silhouette.shape == hard.mask.shape
@@ -130,7 +130,7 @@ def test_soft_silhouette_gradient_reaches_beyond_the_silhouette(kitty32):
     t = torch.zeros(3, requires_grad=True)
     state = kitty32.evaluate({"translation": t})
     frame = soft_render(state, [0], kitty32.resolution, backend, SoftRasSettings(sigma=3e-4))
-    hard = drot.render(state, [0], kitty32.resolution, backend)
+    hard = drot.render_views(state, [0], kitty32.resolution, backend)
     outside = (~hard.mask[0]) & (frame.silhouette[0] > 0.01)
     assert outside.any()
     frame.silhouette[0][outside].sum().backward()

@@ -7,7 +7,8 @@ import torch
 
 import drot
 from drot.eval.cli import main as bench_main
-from drot.scene.mesh import MeshError, load_mesh, mesh_from_arrays
+from drot.scene.mesh import MeshError, mesh_from_arrays
+from drot.scene.mesh_files import load_mesh
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,12 @@
 CI builds the extension (`python3 -m drot.build_extension` in the README's test command), so these
 parity tests run there; on a checkout without the build they skip, except the fallback tests.
 """
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +21,7 @@ from drot.render.renderer import render, surface_attributes
 from drot.render.torch_backend import TorchBackend
 
 BACKEND = TorchBackend()
+ROOT = Path(__file__).resolve().parents[1]
 built = pytest.mark.skipif(not extension.extension_status().available,
                            reason=f"drot._C not built: {extension.extension_status().reason}")
 
@@ -182,18 +188,40 @@ def test_optimization_is_the_same_with_the_op_and_the_reference(monkeypatch):
     assert torch.allclose(with_op.parameters["translation"], reference.parameters["translation"], atol=1e-4)
 
 
-def test_reference_fallback_is_used_and_announced_once(monkeypatch):
+def test_reference_fallback_is_used_and_announced_once(monkeypatch, capsys):
     monkeypatch.setattr(extension, "op_supports", lambda device: False)
-    extension.warn_fallback.cache_clear()
+    extension.announce_fallback.cache_clear()
     rast, tri, clip, attrs = kitty_inputs(torch.float32, resolution=16, views=(0,))
-    with pytest.warns(RuntimeWarning, match="PyTorch reference"):
-        auto = freeze_surface_points(rast, tri, clip, attrs)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a second call must stay silent
+        warnings.simplefilter("error")  # a plain line, not a warning
+        auto = freeze_surface_points(rast, tri, clip, attrs)
         freeze_surface_points(rast, tri, clip, attrs)
+    err = capsys.readouterr().err
+    assert err.count("using the PyTorch reference on cpu") == 1 and len(err.splitlines()) == 1, err
     ref = freeze_surface_points_reference(rast, tri, clip, attrs)
     assert all(torch.equal(a, b) for a, b in zip(auto, ref))
-    extension.warn_fallback.cache_clear()
+    extension.announce_fallback.cache_clear()
+
+
+def test_a_run_without_the_compiled_op_says_so_in_one_plain_line(tmp_path):
+    # A fresh process in which drot._C cannot be imported, as on a checkout that never built it.
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent("""
+        import sys, warnings
+        sys.modules["drot._C"] = None  # "import drot._C" now fails as for a missing module
+        warnings.simplefilter("error")
+        import drot
+        scene = drot.load_scene("kitty", resolution=16)
+        drot.optimize(scene, iterations=4, strategy="basic", match_interval=0)
+        drot.optimize(scene, iterations=2, strategy="basic")
+    """))
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "drot: the compiled op drot._C is not built (python3 -m drot.build_extension builds it); "
+        "using the PyTorch reference on cpu"], done.stderr
 
 
 def test_explicit_op_request_without_the_op_fails_with_the_build_command(monkeypatch):

@@ -44,7 +44,7 @@ def front_render(mesh: Mesh) -> torch.Tensor:
     still = drot.Parameter("t", "translation", torch.zeros(3), initial=torch.zeros(3))
     scene = drot.Scene("t", mesh, [cam], 64, [still],
                        material=Material(specular=0.0))
-    return drot.render(scene.evaluate(scene.target_values()), [0], (64, 64), drot.get_backend("torch")).image[0]
+    return drot.render_views(scene.evaluate(scene.target_values()), [0], (64, 64), drot.get_backend("torch")).image[0]
 
 
 def assert_left_right(image, left, right):
@@ -183,7 +183,7 @@ def test_scene_file_texture_names_an_image_file(tmp_path):
     write_textured_quad_obj(tmp_path)                                   # the file's own texture: red | blue
     iio.imwrite(tmp_path / "wood.png", halves(left=GREEN, right=RED))
     scene = drot.load_scene(scene_toml(tmp_path, 'texture = "wood.png"'))
-    image = drot.render(scene.evaluate(scene.target_values()), [0], (64, 64), drot.get_backend("torch")).image[0]
+    image = drot.render_views(scene.evaluate(scene.target_values()), [0], (64, 64), drot.get_backend("torch")).image[0]
     assert_left_right(image, 1, 0)                                     # replaced: green | red
 
 

@@ -190,14 +190,16 @@ def test_best_start_converges_where_the_single_start_does_not(any_angle_cube):
 
 
 def test_multistart_settings_are_checked_and_keep_old_run_keys():
+    from drot.eval.run_keys import key_settings
+
     with pytest.raises(ValueError, match="starts must be an integer >= 1"):
         drot.OptimizeSettings(starts=0)
     with pytest.raises(ValueError, match="start_set must be one of"):
         drot.OptimizeSettings(start_set="grid")
     with pytest.raises(ValueError, match="keep_fraction"):
         drot.OptimizeSettings(keep_fraction=1.0)
-    assert "starts" not in drot.OptimizeSettings().keyed()  # stores written before multi-start still resume
-    assert drot.OptimizeSettings(starts=4).keyed()["starts"] == 4
+    assert "starts" not in key_settings(drot.OptimizeSettings())  # stores written before multi-start still resume
+    assert key_settings(drot.OptimizeSettings(starts=4))["starts"] == 4
     names = [name for name, _ in drot.OptimizeSettings(halving_interval=0.2).ignored()]
     assert names == ["halving_interval"]
     assert dataclasses.replace(drot.OptimizeSettings(), starts=2).multistart.starts == 2

@@ -35,14 +35,14 @@ def test_objects_render_together_with_occlusion_and_their_own_materials():
     scene = two_objects(sphere=(drot.Parameter("t", "translation", torch.zeros(3), init_range=(-0.3, 0.3)),))
     assert [p.name for p in scene.parameters] == ["sphere/t"]
     assert scene.object_ranges()["box"][1] == scene.mesh.num_vertices
-    image = drot.render(scene.evaluate(scene.target_values()), [0], (48, 48), BACKEND).image[0]
+    image = drot.render_views(scene.evaluate(scene.target_values()), [0], (48, 48), BACKEND).image[0]
     centre, beside = image[24, 24], image[24, 15]
     assert centre[0] > 0.5 and centre[2] < 0.3          # the sphere, in front, hides the box
     assert beside[2] > 0.3 and beside[0] < 0.2          # the box around it
     # Moving the box's material changes only the box's pixels.
     dimmer = dataclasses.replace(scene, objects=(scene.objects[0], dataclasses.replace(
         scene.objects[1], material=drot.Material(ambient=0.0, diffuse=0.3, specular=0.0))))
-    image2 = drot.render(dimmer.evaluate(dimmer.target_values()), [0], (48, 48), BACKEND).image[0]
+    image2 = drot.render_views(dimmer.evaluate(dimmer.target_values()), [0], (48, 48), BACKEND).image[0]
     assert torch.allclose(image2[24, 24], centre) and image2[24, 15, 2] < beside[2] - 0.1
 
 
@@ -90,7 +90,7 @@ def test_textured_and_coloured_objects_side_by_side():
     scene = drot.Scene.with_objects("mixed", objects, [CAMERA], 48)
     state = scene.evaluate(scene.target_values())
     assert state.objects is not None and len(state.objects.textures) == 1
-    image = drot.render(state, [0], (48, 48), BACKEND).image[0]
+    image = drot.render_views(state, [0], (48, 48), BACKEND).image[0]
     left = image[16:32, 8:20].reshape(-1, 3)
     assert (left[:, 0] > 0.3).any() and (left[:, 1] > 0.3).any() and float(left[:, 2].max()) < 0.2  # red/green texture
     assert image[24, 33, 2] > 0.3 and image[24, 33, 0] < 0.2                                       # the blue sphere

@@ -48,7 +48,7 @@ def test_parameter_kind_has_gradients(kind):
     scene = drot.Scene("t", mesh, square_views(), 32, [Parameter("p", kind, value, initial=value)])
     p = torch.as_tensor(value, dtype=torch.float32).clone().requires_grad_(True)
     state = scene.evaluate({"p": p})
-    frame = drot.render(state, [4], scene.resolution, BACKEND)
+    frame = drot.render_views(state, [4], scene.resolution, BACKEND)
     (frame.image * torch.rand_like(frame.image)).sum().backward()
     assert p.grad is not None and p.grad.abs().sum() > 0, f"no standard gradient for {kind}"
     # RGBXY derivatives of the point proxies reach the parameter too.
@@ -61,12 +61,12 @@ def test_parameter_kind_has_gradients(kind):
 def test_texture_and_environment_change_the_image():
     mesh = textured_sphere()
     scene = drot.Scene("t", mesh, square_views(), 32, [Parameter("t", "translation", [0.0, 0, 0], initial=[0.0, 0, 0])])
-    lit = drot.render(scene.evaluate(scene.target_values()), [4], scene.resolution, BACKEND).image
+    lit = drot.render_views(scene.evaluate(scene.target_values()), [4], scene.resolution, BACKEND).image
     env = torch.zeros(6, 4, 4, 3)
     env[..., 2] = 1.0  # blue sky all around
     import dataclasses
     with_env = dataclasses.replace(scene, environment=env)
-    blue = drot.render(with_env.evaluate(scene.target_values()), [4], scene.resolution, BACKEND).image
+    blue = drot.render_views(with_env.evaluate(scene.target_values()), [4], scene.resolution, BACKEND).image
     mask = lit.amax(-1) > 0
     assert (blue[..., 2][mask] > lit[..., 2][mask] + 0.15).float().mean() > 0.9
     assert torch.allclose(blue[..., :2][mask], lit[..., :2][mask], atol=1e-5)

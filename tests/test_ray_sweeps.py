@@ -233,7 +233,10 @@ def test_bad_executor_flags_are_refused(tmp_path, capsys, flags):
 
 
 def test_one_worker_is_the_sequential_path(tmp_path, monkeypatch):
-    from drot.eval.executors import executor_from_args
+    from drot.eval.executor_flags import executor_from_args
+    from drot.eval.executors import SequentialExecutor
 
     monkeypatch.setitem(sys.modules, "ray", None)  # no Ray needed for it
-    assert executor_from_args(None, None) is None and executor_from_args(1, None) is None
+    for executor in (executor_from_args(None, None), executor_from_args(1, None)):
+        assert isinstance(executor, SequentialExecutor) and executor.in_process
+        assert executor.describe() == "in this process"

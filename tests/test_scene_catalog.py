@@ -32,7 +32,7 @@ CATALOG = {
 
 
 def _render(scene, values):
-    return drot.render(scene.evaluate(values), list(range(scene.num_views)), scene.resolution, BACKEND)
+    return drot.render_views(scene.evaluate(values), list(range(scene.num_views)), scene.resolution, BACKEND)
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG))

@@ -54,7 +54,7 @@ def test_user_scene_with_mesh_file_and_cameras(tmp_path):
     assert scene.name == "ball" and scene.resolution == (24, 32) and scene.num_views == 2
     assert scene.cameras[0].fov_y == 50.0
     assert torch.allclose(scene.initial_values(0)["offset"], torch.tensor([-0.3, 0.1, 0.0]))
-    frame = drot.render(scene.evaluate(scene.target_values()), [0, 1], scene.resolution, drot.get_backend())
+    frame = drot.render_views(scene.evaluate(scene.target_values()), [0, 1], scene.resolution, drot.get_backend())
     assert frame.image.shape == (2, 24, 32, 3) and frame.mask.any()
 
 

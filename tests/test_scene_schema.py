@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from drot.scene import schema, values
 from drot.scene.kinds import KINDS, ParameterKind
-from drot.scene.loader import PROCEDURAL, load_scene, scene_config
+from drot.scene.loader import load_scene, scene_config
+from drot.scene.procedural_meshes import PROCEDURAL
 from drot.scene.schema import validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -122,6 +122,38 @@ def test_a_killed_sweep_process_resumes(tmp_path):
     assert len(started) in (6, 7) and len(set(started)) == 6
 
 
+# ------------------------------------------------------------------------------------ run keys
+# Keys of runs in stores written before the run-key rule moved from OptimizeSettings.keyed() to
+# drot.eval.run_keys (computed with that code): resuming those stores must find their runs.
+OLD_BENCH_KEYS = {"default": "kitty|hybrid|seed=0|20b98c9d3e8d", "flat": "kitty|hybrid|seed=0|69658a57cad0",
+                  "one start, a multi-start setting changed": "kitty|hybrid|seed=0|20b98c9d3e8d"}
+OLD_TABLE1_KEYS = {"hybrid": "kitty|hybrid|seed=0|3c7da53ea22d", "l2": "kitty|l2|seed=0|f6399ebf0b9c"}
+
+
+def test_run_keys_are_those_existing_stores_hold():
+    import drot
+    from drot.eval.bench import NOT_HASHED, bench_config, bench_specs
+    from drot.eval.run_keys import ADDED_LATER, key_settings
+
+    settings = {"default": drot.OptimizeSettings(),
+                "flat": drot.OptimizeSettings(lam=0.1, iterations=30, seed=3, record_frames=2),
+                "one start, a multi-start setting changed": drot.OptimizeSettings(halving_interval=0.5)}
+    for name, s in settings.items():
+        spec = bench_specs("kitty", ["hybrid"], [0], bench_config(s, 64, "0123456789ab"))[0]
+        assert spec.key == OLD_BENCH_KEYS[name], name
+    protocol = table1.Protocol("test", seeds=1, iterations=5, resolution=32, high_resolution=64,
+                               variants=("hybrid", "l2", "drot"))
+    specs, _ = table1.build_specs(protocol, [_scene("kitty", "KITTY", "vertex_mae", threshold=0.05)])
+    keys = {s.variant: s.key for s in specs}
+    assert {v: keys[v] for v in OLD_TABLE1_KEYS} == OLD_TABLE1_KEYS
+    # Several starts: every setting is named (the rule keyed() had), the multi-start ones included.
+    for s in (drot.OptimizeSettings(starts=8), drot.OptimizeSettings(starts=4, keep_fraction=0.25, start_set="random")):
+        named = key_settings(s, NOT_HASHED)
+        assert named == {k: v for k, v in s.flat().items() if k not in NOT_HASHED} and set(ADDED_LATER) <= set(named)
+    drot_row = table1.run_settings(protocol, table1.VARIANTS_BY_ID["drot"], _scene("kitty", "KITTY", "vertex_mae"))
+    assert drot_row.multistart.starts > 1 and keys["drot"] != keys["hybrid"]
+
+
 # ----------------------------------------------------------------------------- Table 1 writers
 
 def _scene(name, title, metric, found=True, threshold=None):

@@ -15,7 +15,8 @@ from typing import Sequence
 
 import torch
 
-from ..scene.mesh import Mesh, load_mesh
+from ..scene.mesh import Mesh
+from ..scene.mesh_files import load_mesh
 from .inputs import as_tensor, check_color, check_path_list
 
 #: Default colour of a user's neutral mesh without vertex colours (the procedural head's skin).

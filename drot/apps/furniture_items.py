@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 
 from ..scene.kit import box, cylinder, rotation_matrix
-from ..scene.mesh import Mesh, load_mesh, mesh_from_arrays
+from ..scene.mesh import Mesh, mesh_from_arrays
+from ..scene.mesh_files import load_mesh
 from .inputs import check_color, check_positive
 
 

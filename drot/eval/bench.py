@@ -17,7 +17,6 @@ Table 1 is :mod:`drot.eval.table1`.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -27,6 +26,7 @@ from ..optim import OptimizeSettings, optimize
 from ..optim.schedule import STRATEGIES
 from ..scene.scene import Scene
 from .bench_files import remove_files, remove_stale_run_files, run_file_names, run_files, write_run_images
+from .run_keys import key_settings
 from .sweep import RUNS_FILE, RunSpec
 
 #: Settings left out of a run's key: they do not change its result.
@@ -48,7 +48,7 @@ def scene_digest(path: str | Path) -> str:
 def bench_config(settings: OptimizeSettings, resolution: int, digest: str) -> dict[str, Any]:
     """What a run's key hashes besides scene, method and seed."""
     return {"scene_digest": digest, "resolution": resolution,
-            "settings": {k: v for k, v in settings.keyed().items() if k not in NOT_HASHED}}
+            "settings": key_settings(settings, NOT_HASHED)}
 
 
 def bench_specs(scene: str, methods: Sequence[str], seeds: Sequence[int], config: Mapping[str, Any]) -> list[RunSpec]:
@@ -64,7 +64,7 @@ class BenchRunner:
         self.scene, self.settings, self.out_dir, self.animate = scene, settings, Path(out_dir), animate
 
     def __call__(self, spec: RunSpec) -> dict[str, Any]:
-        res = optimize(self.scene, settings=dataclasses.replace(self.settings, strategy=spec.variant, seed=spec.seed))
+        res = optimize(self.scene, settings=self.settings.replace(strategy=spec.variant, seed=spec.seed))
         files = write_run_images(self.out_dir, spec.variant, spec.seed, res, method_label(spec.variant), self.animate)
         return {**res.summary(), "initial_parameters": {k: v.tolist() for k, v in res.initial_parameters.items()},
                 "history": res.history, "files": files}
@@ -134,7 +134,7 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     written = [report.write_json(out_dir / "results.json", {
         "scene": scene.name, "resolution": scene.resolution, "views": scene.num_views,
         "success_metric": metric, "success_threshold": threshold,
-        "settings": None if settings is None else {k: v for k, v in settings.keyed().items() if k not in NOT_HASHED},
+        "settings": None if settings is None else key_settings(settings, NOT_HASHED),
         "store": RUNS_FILE, "complete": not failed and not pending, "requested": len(specs), "finished": len(rows),
         "failed": failed, "pending": pending, "summary": aggregate_rows(rows, threshold, metric), "runs": rows})]
     written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))

@@ -46,7 +46,7 @@ from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, b
                     method_label, scene_digest, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files
 from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
-from .executors import add_executor_arguments, describe_executor, executor_from_args
+from .executor_flags import add_executor_arguments, executor_from_args
 from .sweep import RUNS_FILE, RunStore, run_sweep
 
 # Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
           f"{', animations' if args.frames > 0 else ''})")
     print(f"total wall time {time.perf_counter() - t0:.1f} s"
-          + (f" (runs on {describe_executor(executor)})" if executor is not None else ""))
+          + (f" (runs on {executor.describe()})" if not executor.in_process else ""))
     if failed:
         print(f"drot-bench: {len(failed)} run(s) failed: "
               + "; ".join(f"{s.variant} seed {s.seed}: {records[s.key].get('error')}" for s in failed)

@@ -8,9 +8,14 @@ whatever runs the runs. An executor is a context manager with one method::
         for outcome in executor.outcomes(run, specs, on_start=...):   # in completion order
             ...
 
+and two attributes for the command's output: ``in_process`` (runs here, one after another) and
+``describe()`` (one line on where the runs ran).
+
 * :class:`SequentialExecutor` runs them here, in order (today's behaviour; the default).
 * :class:`drot.eval.ray_executor.RayExecutor` runs each as a Ray task, on a local Ray instance or a
   cluster (``pip install "drot[distributed]"``).
+
+:mod:`drot.eval.executor_flags` turns ``--workers`` / ``--ray-address`` into one of them.
 
 A run that raises gives an outcome with ``error`` set (and the sweep goes on); ``KeyboardInterrupt``
 and ``SystemExit`` propagate (the executor cancels what is still pending on its way out).
@@ -23,8 +28,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-__all__ = ["Outcome", "SequentialExecutor", "run_one", "error_summary", "add_executor_arguments", "executor_from_args",
-           "describe_executor"]
+__all__ = ["Outcome", "SequentialExecutor", "run_one", "error_summary"]
 
 
 @dataclasses.dataclass
@@ -71,6 +75,11 @@ def run_one(run: Callable[[Any], Mapping[str, Any]], spec: Any) -> Outcome:
 class SequentialExecutor:
     """Every run in this process, one after another, in the order given (what ``run_sweep`` always did)."""
 
+    in_process = True
+
+    def describe(self) -> str:
+        return "in this process"
+
     def __enter__(self) -> "SequentialExecutor":
         return self
 
@@ -83,39 +92,3 @@ class SequentialExecutor:
             if on_start is not None:
                 on_start(spec)
             yield run_one(run, spec)
-
-
-def add_executor_arguments(parser: Any) -> None:
-    """``--workers`` and ``--ray-address``, as ``drot-bench`` and ``benchmarks/table1.py`` take them."""
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="run N runs at a time as tasks of a local Ray instance (pip install \"drot[distributed]\"); "
-                             "1 or absent: in this process, one after another")
-    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
-                        help="run the runs on an existing Ray cluster ('auto', HOST:PORT or ray://HOST:10001); "
-                             "this command stays the only writer of the results folder")
-
-
-def executor_from_args(workers: int | None, address: str | None, device: str = "cpu") -> Any:
-    """The executor the flags ask for: None (sequential, in this process) or a Ray executor.
-
-    ValueError for ``--workers`` < 1; :class:`~drot.eval.ray_executor.RayUnavailable` (an ImportError
-    with the install command) when Ray is asked for but not installed."""
-    if workers is not None and workers < 1:
-        raise ValueError(f"--workers {workers}: must be an integer >= 1 (1: in this process, one run after another)")
-    if address is not None and not address.strip():
-        raise ValueError("--ray-address '': give 'auto', HOST:PORT or ray://HOST:10001")
-    if address is None and (workers is None or workers == 1):
-        return None
-    from .ray_executor import RayExecutor
-
-    return RayExecutor(workers=workers, address=address, device=device)
-
-
-def describe_executor(executor: Any) -> str:
-    """One line on where the runs ran, for the command's output."""
-    if executor is None or not hasattr(executor, "worker_drot"):
-        return "in this process"
-    where = f"Ray cluster {executor.address}" if executor.address else f"local Ray instance, {executor.workers} workers"
-    if executor.worker_drot is None:
-        return f"{where} (not started: nothing to run)"
-    return f"{where}; workers imported drot from {executor.worker_drot}"

@@ -118,6 +118,15 @@ class RayExecutor:
         self._owned = False
         self._pending: dict[Any, Any] = {}
 
+    in_process = False
+
+    def describe(self) -> str:
+        """One line on where the runs ran, for the command's output."""
+        where = f"Ray cluster {self.address}" if self.address else f"local Ray instance, {self.workers} workers"
+        if self.worker_drot is None:
+            return f"{where} (not started: nothing to run)"
+        return f"{where}; workers imported drot from {self.worker_drot}"
+
     # ---------------------------------------------------------------------------------------- Ray
     def _start(self) -> None:
         ray = self.ray

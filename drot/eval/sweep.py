@@ -138,8 +138,9 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
         progress: a tqdm bar over the whole sweep (runs already recorded count as done).
         on_record: called with each new record after it is stored.
         redo: also rerun the recorded specs whose record it returns true for.
-        executor: where the runs execute (see :mod:`drot.eval.executors`): in this process one after
-            another (None, the default), or e.g. a :class:`drot.eval.ray_executor.RayExecutor`. Results
+        executor: where the runs execute (see :mod:`drot.eval.executors`): a ``SequentialExecutor``
+            (in this process, one after another: the default when not given), or e.g. a
+            :class:`drot.eval.ray_executor.RayExecutor`. Results
             are stored here, by this process, in the order they finish.
 
     Returns:

@@ -78,7 +78,7 @@ def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None
         drot.optim.OptimizationDiverged: the loss or a parameter became NaN or inf (every start's;
             it names the iteration and carries the history so far and the last finite values).
     """
-    settings = dataclasses.replace(settings or OptimizeSettings(), **overrides)
+    settings = (settings or OptimizeSettings()).replace(**overrides)
     for name, why in settings.ignored():
         warnings.warn(f"drot.optimize: setting {name!r} is ignored: {why}", UserWarning, stacklevel=2)
     device, backend, goal, empty_views = prepare_run(scene, target, settings)

@@ -5,13 +5,16 @@ Adam), :class:`MatchingSettings` (the RGBXY matching), :class:`L2Settings` (the 
 iterations) and :class:`RecordSettings` (history extras, frames, progress bar) — plus the run-wide
 fields (seed, device, backend, fixed parameters, regulariser).
 
-Every group field also has a *flat* name, the field's own name (they are unique across groups), so
-the short forms keep working::
+Every group field also has a *flat* name, the field's own name (unique across the groups and the
+run-wide fields: :data:`FLAT` refuses a name twice when this module is imported), so the short
+forms keep working::
 
     OptimizeSettings(lam=0.1, iterations=300)            # = OptimizeSettings(matching=MatchingSettings(lam=0.1), ...)
     drot.optimize(scene, lam=0.1)                        # keyword overrides
-    dataclasses.replace(settings, strategy="standard")   # flat replace
+    settings.replace(strategy="standard", lam=0.3)       # a copy: flat names, groups or run-wide fields
     settings.lam                                         # = settings.matching.lam
+
+``repr(settings)`` shows only what differs from the defaults, by flat name.
 
 Validation reads the registries (matchers, strategies, L2 schedules), so a new component is
 accepted here as soon as it is registered. :meth:`OptimizeSettings.ignored` lists settings that
@@ -241,11 +244,28 @@ class StartSettings:
 #: The groups, by field name of :class:`OptimizeSettings`.
 GROUPS: dict[str, type] = {"schedule": ScheduleSettings, "matching": MatchingSettings, "l2": L2Settings,
                            "recording": RecordSettings, "multistart": StartSettings}
-#: Settings added after result stores existed: run keys include them only for multi-start runs, so the
-#: keys of single-start runs (and the stores holding them) stay valid.
-ADDED_LATER = tuple(f.name for f in dataclasses.fields(StartSettings))
-#: Flat name → group field name, for every group field.
-FLAT: dict[str, str] = {f.name: group for group, cls in GROUPS.items() for f in dataclasses.fields(cls)}
+#: The run-wide fields of :class:`OptimizeSettings` (not in a group).
+_TOP = ("fixed", "regularizer", "seed", "device", "backend")
+
+
+def flat_names(groups: dict[str, type], top: tuple[str, ...] = _TOP) -> dict[str, str]:
+    """Flat name → group field name, for every field of ``groups``. TypeError when a name is a field of
+    two groups, or also a run-wide field or a group's name: a flat name must say which field it is."""
+    flat: dict[str, str] = {}
+    for group, cls in groups.items():
+        for field in dataclasses.fields(cls):
+            if field.name in flat:
+                raise TypeError(f"settings: {cls.__name__}.{field.name} and {groups[flat[field.name]].__name__}."
+                                f"{field.name} share the flat name {field.name!r}; rename one of them")
+            if field.name in top or field.name in groups:
+                raise TypeError(f"settings: {cls.__name__}.{field.name} has the name of a field of OptimizeSettings "
+                                f"itself ({field.name!r}); rename it")
+            flat[field.name] = group
+    return flat
+
+
+#: Flat name → group field name, for every group field (checked unique when this module is imported).
+FLAT: dict[str, str] = flat_names(GROUPS)
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -254,7 +274,7 @@ class OptimizeSettings:
 
     Attributes:
         schedule, matching, l2, recording, multistart: the groups (each field also readable and settable by its
-            flat name, e.g. ``settings.lam`` or ``OptimizeSettings(lam=0.1)``).
+            flat name, e.g. ``settings.lam``, ``OptimizeSettings(lam=0.1)`` or ``settings.replace(lam=0.1)``).
         fixed: names of parameters held at their start values (not optimised), e.g. the shape of
             a warp while a first stage recovers its pose.
         regularizer: optional callable ``values -> scalar tensor`` (parameter name → current value)
@@ -310,18 +330,22 @@ class OptimizeSettings:
             raise AttributeError(f"OptimizeSettings has no setting {name!r}")
         return getattr(object.__getattribute__(self, group), name)
 
+    def replace(self, **changes: Any) -> "OptimizeSettings":
+        """A copy with ``changes``: flat names (``lam=0.1``), whole groups (``matching=MatchingSettings()``)
+        or run-wide fields (``seed=3``); flat names apply on top of a group given in the same call.
+        Unknown names are a TypeError naming the closest valid one."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return OptimizeSettings(**{**fields, **changes})
+
+    def __repr__(self) -> str:
+        changed = [f"{k}={v!r}" for k, v in self.flat().items() if v is not DEFAULTS[k] and v != DEFAULTS[k]]
+        return f"OptimizeSettings({', '.join(changed)})"
+
     def flat(self) -> dict[str, Any]:
         """Every setting by its flat name (group fields, then the run-wide ones)."""
         out = {k: getattr(getattr(self, group), k) for k, group in FLAT.items()}
         out.update({k: getattr(self, k) for k in _TOP})
         return out
-
-    def keyed(self) -> dict[str, Any]:
-        """:meth:`flat` for run keys: the multi-start settings (:data:`ADDED_LATER`) only with several
-        starts, so single-start runs keep the keys they had before multi-start existed, and a
-        multi-start run's key names all of them (a later change of their defaults is a new key)."""
-        flat = self.flat()
-        return flat if self.multistart.starts > 1 else {k: v for k, v in flat.items() if k not in ADDED_LATER}
 
     def ignored(self) -> Iterator[tuple[str, str]]:
         """``(setting, why)`` for every setting changed from its default that the chosen strategy,
@@ -357,7 +381,6 @@ class OptimizeSettings:
             yield k, why[k]
 
 
-_TOP = ("fixed", "regularizer", "seed", "device", "backend")
 #: Default value of every setting, by flat name.
 DEFAULTS = {**{f.name: f.default for cls in GROUPS.values() for f in dataclasses.fields(cls)},
             **{k: v.default for k, v in inspect.signature(OptimizeSettings.__init__).parameters.items() if k in _TOP}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
-import warnings
+import sys
 
 import torch
 
@@ -33,7 +33,7 @@ def extension_status() -> ExtensionStatus:
         module = importlib.import_module("drot._C")
     except ImportError as exc:
         missing = isinstance(exc, ModuleNotFoundError) and exc.name == "drot._C"
-        reason = (f"drot._C is not built (build it with `{BUILD_COMMAND}`)" if missing else
+        reason = (f"the compiled op drot._C is not built ({BUILD_COMMAND} builds it)" if missing else
                   f"drot._C failed to load ({exc}); rebuild it against this torch with `{BUILD_COMMAND}`")
         return ExtensionStatus(False, False, reason)
     if not hasattr(torch.ops.drot, "freeze_surface_points"):  # pragma: no cover - a broken build
@@ -48,9 +48,10 @@ def op_supports(device: torch.device) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def warn_fallback(device_type: str) -> None:
-    """Say once per device type that the PyTorch reference replaces the compiled op, and why."""
+def announce_fallback(device_type: str) -> None:
+    """Say once per device type, in one plain line on stderr, that the PyTorch reference replaces the
+    compiled op, and why. Not a warning: the reference computes the same values, nothing is wrong,
+    and a newcomer's first run should not show a traceback-like source line."""
     status = extension_status()
-    reason = status.reason if not status.available else "drot._C was compiled without CUDA kernels"
-    warnings.warn(f"drot: point proxies use the PyTorch reference on {device_type}: {reason}",
-                  RuntimeWarning, stacklevel=3)
+    reason = status.reason if not status.available else f"drot._C was compiled without {device_type} kernels"
+    print(f"drot: {reason}; using the PyTorch reference on {device_type}", file=sys.stderr)

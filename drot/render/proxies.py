@@ -78,7 +78,7 @@ def freeze_surface_points(rast: torch.Tensor, tri: torch.Tensor, clip: torch.Ten
         raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
     use_op = implementation == "op" or (implementation == "auto" and extension.op_supports(clip.device))
     if implementation == "auto" and not use_op:
-        extension.warn_fallback(clip.device.type)
+        extension.announce_fallback(clip.device.type)
     if not use_op:
         return freeze_surface_points_reference(rast, tri, clip, attrs)
     if not extension.op_supports(clip.device):

@@ -2,7 +2,7 @@
 
 Code written against nvdiffrast runs unchanged on any machine (CPU included) with::
 
-    from drot.render import torch_dr as dr      # instead of: import nvdiffrast.torch as dr
+    import drot.render.torch_dr as dr           # instead of: import nvdiffrast.torch as dr
     glctx = dr.RasterizeTorchContext()         # instead of: dr.RasterizeCudaContext()
     rast, _ = dr.rasterize(glctx, pos_clip, tri, resolution=[H, W])
     color, _ = dr.interpolate(vertex_colors, rast, tri)

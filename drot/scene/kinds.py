@@ -1,26 +1,56 @@
 """Parameter kinds: how each kind of optimisable parameter acts on the scene, registered in one place.
 
-A :class:`ParameterKind` says what shape a value must have, what it needs from the scene, and how
-it changes the scene's evaluation (:meth:`drot.Scene.evaluate` applies the kinds of a scene's
-parameters in ``order``: geometry first — model, vertex offsets, scale, rotation, translation —
-then cameras, then appearance). Adding a kind is one :func:`register_kind` call in this file (or
+A :class:`ParameterKind` says what shape a value must have, what it needs from the scene, whether
+it acts on one object or on the whole scene (``scope``), and how it changes the scene's evaluation
+(:meth:`drot.Scene.evaluate` applies the kinds of a scene's parameters in ``order``: geometry first
+— model, vertex offsets, scale, rotation, translation — then cameras, then appearance). Adding a kind is one :func:`register_kind` call in this file (or
 in your own module); :class:`drot.Parameter`, :class:`drot.Scene`, the scene-file loader and
 the documentation read :data:`KINDS`.
+
+This module sits below :mod:`~drot.scene.parameters` and :mod:`~drot.scene.scene` (both read the
+registry), so a kind sees a parameter through :class:`ParameterFields` and the scene through
+:class:`SceneContext`, not through those classes.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .mesh import Mesh
-    from .parameters import Parameter
-    from .scene import Scene
+from .mesh import Mesh
 
 #: Application stages, in the order :meth:`Scene.evaluate` runs them.
 STAGES = ("geometry", "camera", "appearance")
+#: What a kind acts on: one object of a scene of several (or the one mesh), or the whole scene.
+SCOPES = ("object", "scene")
+
+#: A scene's geometry model ``geometry(values, vertices) -> vertices`` (see :attr:`drot.Scene.geometry`).
+GeometryModel = Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor]
+
+
+class ParameterFields(Protocol):
+    """What a kind reads of a :class:`drot.Parameter`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def target(self) -> torch.Tensor: ...
+
+    @property
+    def axis(self) -> torch.Tensor | None: ...
+
+    @property
+    def pivot(self) -> torch.Tensor | None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneContext:
+    """What a kind knows of the scene it acts in: its name (for messages) and its geometry model."""
+
+    name: str
+    geometry: GeometryModel | None = None
 
 
 @dataclasses.dataclass
@@ -28,7 +58,7 @@ class Evaluation:
     """The scene being evaluated, as the kinds change it (see :meth:`drot.Scene.evaluate`).
 
     Attributes:
-        scene: the scene; device, dtype: of the evaluation.
+        scene: the scene's name and geometry model; device, dtype: of the evaluation.
         vertices: ``[V, 3]`` vertices so far (object space until translated to world space).
         eye_shift, target_shift: ``[3]`` displacements of every view's eye and look-at point.
         diffuse, specular, texture, environment: appearance overrides (None: the scene's own).
@@ -39,7 +69,7 @@ class Evaluation:
             the shifts and overrides are ``[S, ...]``.
     """
 
-    scene: "Scene"
+    scene: SceneContext
     device: torch.device
     dtype: torch.dtype
     vertices: torch.Tensor
@@ -61,7 +91,7 @@ class Evaluation:
 
 #: ``apply(evaluation, [(parameter, value), ...])`` for all parameters of one kind, in declaration order;
 #: called for every registered kind, with an empty list when the scene has no parameter of it.
-Apply = Callable[[Evaluation, "list[tuple[Parameter, torch.Tensor]]"], None]
+Apply = Callable[[Evaluation, "list[tuple[ParameterFields, torch.Tensor]]"], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +105,13 @@ class ParameterKind:
         apply: how its values change the :class:`Evaluation`.
         shapes: the allowed target shapes, or None for any; ``check`` may refine it.
         check: optional ``check(parameter) -> message or None`` for rules beyond ``shapes``.
-        check_in_scene: optional ``check(parameter, scene, mesh) -> message or None``, ``mesh`` being
-            the one the parameter acts on (its object's, or the scene's).
+        check_in_scene: optional ``check(parameter, scene, mesh) -> message or None`` (``scene`` a
+            :class:`SceneContext`), ``mesh`` being the one the parameter acts on (its object's, or the
+            scene's).
         implied_shape: optional ``shape(mesh)`` of a value when a scene file does not give one.
+        scope: ``"object"`` (default): in a scene of several objects it is declared on an object and
+            acts on that object; ``"scene"``: it acts on the whole scene and is declared at the scene
+            level (cameras, the environment, the geometry model).
     """
 
     name: str
@@ -86,11 +120,12 @@ class ParameterKind:
     order: int
     apply: Apply
     shapes: tuple[tuple[int, ...], ...] | None = None
-    check: Callable[["Parameter"], str | None] | None = None
-    check_in_scene: Callable[["Parameter", "Scene", "Mesh"], str | None] | None = None
-    implied_shape: Callable[["Mesh"], tuple[int, ...]] | None = None
+    check: Callable[[ParameterFields], str | None] | None = None
+    check_in_scene: Callable[[ParameterFields, SceneContext, Mesh], str | None] | None = None
+    implied_shape: Callable[[Mesh], tuple[int, ...]] | None = None
+    scope: str = "object"
 
-    def validate(self, parameter: "Parameter") -> None:
+    def validate(self, parameter: ParameterFields) -> None:
         """Raise ValueError naming the parameter when its target shape does not fit this kind."""
         shape = tuple(parameter.target.shape)
         if self.shapes is not None and shape not in self.shapes:
@@ -101,8 +136,7 @@ class ParameterKind:
         if message:
             raise ValueError(f"parameter {parameter.name!r}: {message}")
 
-    def validate_in_scene(self, parameter: "Parameter", scene: "Scene", mesh: "Mesh | None" = None) -> None:
-        mesh = scene.mesh if mesh is None else mesh
+    def validate_in_scene(self, parameter: ParameterFields, scene: SceneContext, mesh: Mesh) -> None:
         message = self.check_in_scene(parameter, scene, mesh) if self.check_in_scene is not None else None
         if message:
             raise ValueError(message)
@@ -116,10 +150,17 @@ def register_kind(kind: ParameterKind, *, replace: bool = False) -> ParameterKin
     """Add ``kind`` to :data:`KINDS` (``replace=True`` to overwrite a name)."""
     if kind.stage not in STAGES:
         raise ValueError(f"kind {kind.name!r}: stage must be one of {STAGES}, got {kind.stage!r}")
+    if kind.scope not in SCOPES:
+        raise ValueError(f"kind {kind.name!r}: scope must be one of {SCOPES}, got {kind.scope!r}")
     if kind.name in KINDS and not replace:
         raise ValueError(f"parameter kind {kind.name!r} is already registered (pass replace=True to overwrite)")
     KINDS[kind.name] = kind
     return kind
+
+
+def scene_wide_kinds() -> list[str]:
+    """Names of the registered kinds of scope ``"scene"``."""
+    return [name for name, kind in KINDS.items() if kind.scope == "scene"]
 
 
 def kinds_in_order(stages: tuple[str, ...] = STAGES) -> list[ParameterKind]:
@@ -156,9 +197,10 @@ def _model(ev: Evaluation, items: list) -> None:
         vertices = ev.vertices.expand(ev.starts, *ev.vertices.shape[-2:])
         ev.vertices = torch.stack([scene.geometry({k: v[i] for k, v in values.items()}, vertices[i])
                                    for i in range(ev.starts)])
-    if ev.vertices.shape[-2:] != (scene.mesh.num_vertices, 3):
+    count = ev.rest.shape[-2]  # the mesh's vertices (a geometry model acts on a scene of one mesh)
+    if ev.vertices.shape[-2:] != (count, 3):
         raise ValueError(f"scene {scene.name!r}: the geometry model returned shape {tuple(ev.vertices.shape)}, "
-                         f"expected [{scene.mesh.num_vertices}, 3]")
+                         f"expected [{count}, 3]")
 
 
 def _offsets(ev: Evaluation, items: list) -> None:
@@ -211,26 +253,27 @@ def _translate(ev: Evaluation, items: list) -> None:
         ev.vertices = ev.vertices + ev.per_vertex(t)
 
 
-def _rotation_check(p: "Parameter") -> str | None:
+def _rotation_check(p: ParameterFields) -> str | None:
     if tuple(p.target.shape) != ((1,) if p.axis is not None else (3,)):
         return "rotation is an angle [1] with `axis`, or axis-angle [3] without"
     return None
 
 
-def _needs_geometry(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+def _needs_geometry(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
     if scene.geometry is None:
         return f"scene {scene.name!r}: parameters of kind 'model' need a geometry model (Scene.geometry)"
     return None
 
 
-def _per_vertex(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+def _per_vertex(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
     if tuple(p.target.shape) != (mesh.num_vertices, 3):
         return f"parameter {p.name!r}: vertex offsets must be [{mesh.num_vertices}, 3]"
     return None
 
 
 register_kind(ParameterKind("model", "any shape: an input of the scene's geometry model (joint angles, blendshape "
-                            "weights, item poses, ...)", "geometry", 0, _model, check_in_scene=_needs_geometry))
+                            "weights, item poses, ...)", "geometry", 0, _model, check_in_scene=_needs_geometry,
+                            scope="scene"))
 register_kind(ParameterKind("vertex_offsets", "per-vertex displacement [V, 3]", "geometry", 1, _offsets,
                             check_in_scene=_per_vertex, implied_shape=lambda mesh: (mesh.num_vertices, 3)))
 register_kind(ParameterKind("scale", "object scale, uniform [1] or per axis [3]", "geometry", 2, _scale,
@@ -251,9 +294,10 @@ def _shift(field: str) -> Apply:
 
 
 register_kind(ParameterKind("camera_eye", "displacement of every view's eye [3]", "camera", 0, _shift("eye_shift"),
-                            shapes=((3,),)))
+                            shapes=((3,),), scope="scene"))
 register_kind(ParameterKind("camera_target", "displacement of every view's look-at point [3] (changes the view "
-                            "direction)", "camera", 1, _shift("target_shift"), shapes=((3,),)))
+                            "direction)", "camera", 1, _shift("target_shift"), shapes=((3,),),
+                            scope="scene"))
 
 
 # --------------------------------------------------------------------------- appearance
@@ -264,13 +308,13 @@ def _override(field: str) -> Apply:
     return apply
 
 
-def _texture_check(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+def _texture_check(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
     if p.target.ndim != 3 or p.target.shape[-1] != 3 or mesh.uvs is None:
         return f"parameter {p.name!r}: a texture must be [Ht, Wt, 3] on a mesh with uvs"
     return None
 
 
-def _environment_check(p: "Parameter", scene: "Scene", mesh: "Mesh") -> str | None:
+def _environment_check(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
     if p.target.ndim != 4 or p.target.shape[0] != 6 or p.target.shape[-1] != 3:
         return f"parameter {p.name!r}: an environment map must be [6, R, R, 3]"
     return None
@@ -283,7 +327,7 @@ register_kind(ParameterKind("specular", "specular reflectance [1]", "appearance"
 register_kind(ParameterKind("texture", "albedo texture [Ht, Wt, 3]", "appearance", 2, _override("texture"),
                             check_in_scene=_texture_check))
 register_kind(ParameterKind("environment", "environment cube map [6, R, R, 3]", "appearance", 3,
-                            _override("environment"), check_in_scene=_environment_check))
+                            _override("environment"), check_in_scene=_environment_check, scope="scene"))
 
 
 def describe() -> dict[str, Any]:

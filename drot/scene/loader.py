@@ -7,7 +7,7 @@ own eight evaluation scenes, ``scenes/paper/*.toml`` the paper's protocol, loade
     resolution = 128                      # or [H, W]
     light_position = [0, 2, 2]            # optional fixed point light (default: one at each camera)
     [mesh]
-    procedural = "cat"                    # one of PROCEDURAL, or: file = "my_mesh.obj" (relative to the scene file)
+    procedural = "cat"                    # a name in drot.scene.procedural_meshes, or: file = "my_mesh.obj" (relative to the scene file)
     args = {}                             # keyword arguments of the generator
     normalize = true                      # centre and scale to a unit bounding box
     scale = 1.0                           # then multiply the vertices by this (scene units per mesh unit)
@@ -88,11 +88,12 @@ import torch
 
 from ..render.camera import Camera, random_views, square_views
 from ..render.shading import Material
-from . import assets, kit, values
-from .mesh import Mesh, load_mesh, weld_groups
-from .mesh_files import load_texture
-from .parameters import Parameter
+from . import values
+from .mesh import Mesh, weld_groups
+from .mesh_files import load_mesh, load_texture
 from .objects import SceneObject
+from .parameters import Parameter
+from .procedural_meshes import PROCEDURAL
 from .scene import Scene
 from .schema import validate
 from .texture import project_uvs
@@ -101,23 +102,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-PROCEDURAL = {
-    "cat": assets.make_cat,
-    "sphere": kit.uv_sphere,
-    "ellipsoid": kit.ellipsoid,
-    "box": kit.box,
-    "cylinder": kit.cylinder,
-    "cone": kit.cone,
-    "plane": kit.plane,
-    "teapot": assets.make_teapot,
-    "buddha": assets.make_buddha,
-    "coloured_cube": assets.coloured_cube,
-    "gingerbread": assets.make_gingerbread,
-    "room": assets.make_room,
-    "stone": assets.make_stone,
-    "textured_box": assets.textured_box,
-}
 
 
 def scene_dirs() -> list[Path]:

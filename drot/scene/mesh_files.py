@@ -1,6 +1,6 @@
 """Mesh and texture files: the appearance a file carries, read through trimesh's visuals.
 
-:func:`read_mesh_file` is what :func:`drot.load_mesh` runs. Appearance, per geometry of the file:
+:func:`load_mesh` (``drot.load_mesh``) reads a mesh file. Appearance, per geometry of the file:
 
 * ``TextureVisuals`` with UVs and a texture image (OBJ ``map_Kd``, glTF/GLB ``baseColorTexture``,
   times ``baseColorFactor``) → the mesh's ``uvs`` and ``texture``;
@@ -192,8 +192,46 @@ def _bake(appearance: dict) -> np.ndarray:
     return np.full((appearance["count"], 3), GREY)
 
 
-def read_mesh_file(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
-    """Load a mesh file with its appearance (see the module docstring and :func:`drot.load_mesh`)."""
+def load_mesh(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
+    """Load a triangle mesh file (OBJ, PLY, GLB/glTF, STL, OFF... anything trimesh reads) with its appearance.
+
+    * OBJ + MTL: UVs and the texture image the MTL's ``map_Kd`` names (``Kd`` is not multiplied in:
+      exporters often write Kd 0.8 next to a texture); without ``map_Kd``, ``Kd`` as a flat colour.
+    * glTF / GLB: UVs and the embedded ``baseColorTexture`` times ``baseColorFactor``; without a
+      texture, ``baseColorFactor`` as a flat colour.
+    * PLY, OFF, GLB vertex colours: per-vertex ``colors`` (face colours averaged at the vertices).
+
+    Textures follow :class:`Mesh`'s convention (row 0 = v of 0: the image rows are flipped) and
+    colours are 8-bit sRGB values divided by 255 (no linearisation, like the target images).
+    Multi-object files (scenes) are merged into one mesh, scene-graph transforms applied. When
+    their geometries have different textures (or some have none), one texture cannot serve them
+    all: every geometry is baked to per-vertex colours (its texture sampled at its vertex UVs, or
+    its material's colour). Whatever is dropped — a texture without UVs, a missing MTL or image,
+    several textures, transparency, an unsupported visual — is reported by a ``UserWarning``
+    naming the file. UVs are kept even without a texture (a scene file's ``texture`` can use them).
+    Vertex order is trimesh's with ``process=False``: the file's order, except that a textured
+    OBJ's vertices are split where a position has several UVs.
+
+    ``merge_seams``: give the vertices at the same position (split at UV seams, or duplicated by
+    the exporter) one shared normal, by setting :attr:`Mesh.normal_groups` to :func:`weld_groups`;
+    UVs, colours and vertex order are unchanged. It is off by default: drot then renders every file
+    as before, and a position-only weld cannot tell a UV seam from an intended hard edge (a cube's
+    corners are duplicated per side precisely to keep it flat-shaded; merged, the cube is shaded
+    like a rounded object). Turn it on for smooth surfaces that show shading seams.
+
+    Checks (:mod:`drot.scene.mesh_checks`; every message names the file): a face budget —
+    faces x ~1 KiB against half the available memory (``$DROT_MESH_MEMORY_LIMIT`` bytes overrides
+    it), taken from the header (PLY, OFF, binary STL) or the ``f`` lines (OBJ) before parsing; an
+    OBJ face index 0 (the line is named); NaN / inf vertices and out-of-range indices (the first
+    one named); zero-area faces: a ``UserWarning`` with their count, an error when all are.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        MeshError: the file cannot be parsed, holds no triangles, has an OBJ face index 0, NaN / inf
+            vertices, faces indexing missing vertices, or only degenerate (zero-area) faces.
+        drot.scene.mesh_checks.MeshTooLargeError: (a MeshError and a MemoryError) too many faces
+            for the memory limit.
+    """
     import trimesh
 
     path = Path(path)

@@ -14,13 +14,12 @@ import dataclasses
 import torch
 
 from ..render.shading import Material
+from .kinds import KINDS, scene_wide_kinds
 from .mesh import Mesh
 from .parameters import Parameter
 
 #: Separator of scoped parameter names: ``"mug/translation"``.
 SCOPE = "/"
-#: Kinds that act on the whole scene, not on one object.
-SCENE_WIDE_KINDS = ("camera_eye", "camera_target", "environment", "model")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +51,10 @@ class SceneObject:
         names = [p.name for p in self.parameters]
         if len(set(names)) != len(names):
             raise ValueError(f"object {self.name!r}: parameter names must be unique, got {names}")
-        wide = [p.name for p in self.parameters if p.kind in SCENE_WIDE_KINDS]
+        wide = [p.name for p in self.parameters if KINDS[p.kind].scope == "scene"]
         if wide:
             raise ValueError(f"object {self.name!r}: parameter(s) {wide} act on the whole scene (kinds "
-                             f"{', '.join(SCENE_WIDE_KINDS)}); declare them at the scene level")
+                             f"{', '.join(scene_wide_kinds())}); declare them at the scene level")
 
     def scoped(self, parameter: Parameter) -> Parameter:
         """``parameter`` under its scene-wide name ``"object/name"``."""

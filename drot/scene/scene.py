@@ -7,16 +7,14 @@ proxies need. Every tensor in it is a differentiable function of the parameter v
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
-
 import torch
 
 from ..render.camera import Camera
 from ..render.shading import Material
 from ..render.state import ObjectAppearance, SceneState, vertex_normals
+from .kinds import KINDS, STAGES, Evaluation, GeometryModel, SceneContext, kinds_in_order, scene_wide_kinds
 from .mesh import Mesh
-from .objects import SCENE_WIDE_KINDS, SCOPE, SceneObject
-from .kinds import KINDS, STAGES, Evaluation, kinds_in_order
+from .objects import SCOPE, SceneObject
 from .parameters import Parameter
 
 
@@ -56,7 +54,7 @@ class Scene:
     light_position: torch.Tensor | None = None
     environment: torch.Tensor | None = None
     description: str = ""
-    geometry: Callable[[dict[str, torch.Tensor], torch.Tensor], torch.Tensor] | None = None
+    geometry: GeometryModel | None = None
     background: torch.Tensor | None = None
     objects: tuple[SceneObject, ...] = ()
 
@@ -113,10 +111,15 @@ class Scene:
         own = {f"{o.name}{SCOPE}{p.name}": (o, p) for o in self.objects for p in o.parameters}
         for p in self.parameters:
             obj, _ = own.get(p.name, (None, None))
-            if obj is None and p.kind not in SCENE_WIDE_KINDS and self.objects:
+            if obj is None and KINDS[p.kind].scope != "scene" and self.objects:
                 raise ValueError(f"scene {self.name!r}: parameter {p.name!r} of kind {p.kind} acts on one object: "
-                                 f"declare it on the object (scene-wide kinds: {', '.join(SCENE_WIDE_KINDS)})")
-            KINDS[p.kind].validate_in_scene(p, self, None if obj is None else obj.mesh)
+                                 f"declare it on the object (scene-wide kinds: {', '.join(scene_wide_kinds())})")
+            KINDS[p.kind].validate_in_scene(p, self.context, self.mesh if obj is None else obj.mesh)
+
+    @property
+    def context(self) -> SceneContext:
+        """What the parameter kinds see of this scene (see :mod:`drot.scene.kinds`)."""
+        return SceneContext(self.name, self.geometry)
 
     @property
     def num_views(self) -> int:
@@ -175,9 +178,10 @@ class Scene:
             dtype = torch.promote_types(dtype, v.dtype)
             by_kind.setdefault(p.kind, []).append((p, v))
         zero = torch.zeros(3, device=device, dtype=dtype)
+        context = self.context
         if not self.objects:
             rest = self.mesh.vertices.to(device=device, dtype=dtype)
-            ev = Evaluation(self, device, dtype, rest, zero, zero, rest=rest, starts=starts)
+            ev = Evaluation(context, device, dtype, rest, zero, zero, rest=rest, starts=starts)
             for kind in kinds_in_order(stages):
                 kind.apply(ev, by_kind.get(kind.name, []))
             return ev
@@ -186,7 +190,7 @@ class Scene:
         parts = []
         for obj in self.objects:
             rest = obj.mesh.vertices.to(device=device, dtype=dtype)
-            part = Evaluation(self, device, dtype, rest, zero, zero, rest=rest, starts=starts)
+            part = Evaluation(context, device, dtype, rest, zero, zero, rest=rest, starts=starts)
             own: dict[str, list] = {}
             for p in obj.parameters:
                 own.setdefault(p.kind, []).append((p, value_of(p, values.get(f"{obj.name}{SCOPE}{p.name}"))))
@@ -198,7 +202,7 @@ class Scene:
         scene_wide = {k: [(p, v) for p, v in items if p.name not in scoped] for k, items in by_kind.items()}
         lead = () if starts is None else (starts,)
         vertices = torch.cat([part.vertices.expand(*lead, *part.vertices.shape[-2:]) for part in parts], -2)
-        ev = Evaluation(self, device, dtype, vertices, zero, zero, rest=vertices, parts=parts, starts=starts)
+        ev = Evaluation(context, device, dtype, vertices, zero, zero, rest=vertices, parts=parts, starts=starts)
         for kind in kinds_in_order(stages):
             if kind.stage != "geometry":
                 kind.apply(ev, scene_wide.get(kind.name, []))

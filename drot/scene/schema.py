@@ -12,7 +12,7 @@ names the file, the table, the key, the value given and what is allowed, e.g.::
 
 Names that other modules register are read when a file is checked, so a new registration is
 accepted at once: parameter kinds (:data:`drot.scene.kinds.KINDS`), procedural meshes
-(``drot.scene.loader.PROCEDURAL``), procedural values (:data:`drot.scene.values.GENERATORS`),
+(:data:`drot.scene.procedural_meshes.PROCEDURAL`), procedural values (:data:`drot.scene.values.GENERATORS`),
 UV projections (:data:`drot.scene.texture.PROJECTIONS`) and metrics
 (:data:`drot.metrics.HIGHER_IS_BETTER`). The ``args`` tables of procedural meshes and values are
 free-form: the generator checks them. Shapes of parameter values are checked later, by the kinds.
@@ -25,6 +25,7 @@ from typing import Any, Iterable
 from .. import metrics
 from . import texture, values
 from .kinds import KINDS
+from .procedural_meshes import PROCEDURAL
 from .schema_fields import (NUMBER, POSITIVE, POSITIVE_INT, AnyOf, ArrayOf, Boolean, Choice, Context, FreeTable,
                             Loc, Number, NumberArray, Range, Resolution, String, Table, Vector, one_of,
                             resolution_ok, shown)
@@ -33,11 +34,6 @@ __all__ = ["SCHEMA", "validate", "check_resolution_argument"]
 
 
 # ------------------------------------------------------------------------------------ registries
-def _procedural_meshes() -> Iterable[str]:
-    from .loader import PROCEDURAL  # the loader imports this module: read its table when checking
-    return PROCEDURAL
-
-
 def _metrics() -> Iterable[str]:
     return getattr(metrics, "HIGHER_IS_BETTER", {"vertex_mae": False, "psnr": True})
 
@@ -99,7 +95,7 @@ UV = AnyOf((
 
 _TEXTURE_WHAT = "an image file name, a nested array [Ht, Wt, 3] of numbers or a {procedural, args} table"
 MESH = Table({
-    "procedural": Choice(_procedural_meshes, "procedural mesh"),
+    "procedural": Choice(lambda: PROCEDURAL, "procedural mesh"),
     "file": String(),
     "args": FreeTable(),
     "normalize": Boolean(),

@@ -126,16 +126,16 @@ def fit_accessory(scene: Scene, start=None, method: str = "hybrid", settings: Fi
     pose_only = lambda values: {"pose": values["pose"], "shape": values["shape"]}  # noqa: E731
     pose_scene = dataclasses.replace(scene, parameters=(params["pose"], params["shape"]))
     pose_result = optimize(pose_scene, pose_only(target),
-                           dataclasses.replace(settings.pose, strategy=method, seed=seed, fixed=("shape",),
-                                               record_frames=record_frames),
+                           settings.pose.replace(strategy=method, seed=seed, fixed=("shape",),
+                                                 record_frames=record_frames),
                            initial=pose_only(initial))
     # Stage 2: every parameter, from stage 1's pose.
     stage2_start = dict(initial, pose=pose_result.parameters["pose"].cpu())
     regularizer = None
     if warp.tps_grid:
         regularizer = lambda values: settings.bending_weight * warp.bending_energy(values)  # noqa: E731
-    warp_result = optimize(scene, None, dataclasses.replace(settings.warp, seed=seed, record_frames=record_frames,
-                                                            regularizer=regularizer),
+    warp_result = optimize(scene, None, settings.warp.replace(seed=seed, record_frames=record_frames,
+                                                              regularizer=regularizer),
                            initial=stage2_start)
 
     target_mask = accessory_mask(scene, target)

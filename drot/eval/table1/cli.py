@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..executors import add_executor_arguments, describe_executor, executor_from_args
+from ..executor_flags import add_executor_arguments, executor_from_args
 from ..scene_benchmark import SCENE_SETS, scene_in_set
 from ..sweep import run_sweep
 from .protocol import FULL, QUICK, Protocol
@@ -128,8 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             records = store.records()
             write_outputs(out_dir, protocol, scenes, specs, cells, records, curves=False)
             return 130
-        if executor is not None:
-            print(f"table1: runs on {describe_executor(executor)}")
+        if not executor.in_process:
+            print(f"table1: runs on {executor.describe()}")
     written = write_outputs(out_dir, protocol, scenes, specs, cells, records, curves=not args.no_curves)
     print((out_dir / "table1.md").read_text())
     print(f"table1: wrote {', '.join(p.name for p in written)} in {out_dir} ({time.perf_counter() - t0:.0f} s)")

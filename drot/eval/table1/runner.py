@@ -11,6 +11,7 @@ from ... import metrics
 from ...optim import OptimizeSettings, optimize
 from ...render.backend import get_backend
 from ...render.renderer import render
+from ..run_keys import key_settings
 from ..sweep import RunSpec
 from .protocol import Protocol
 from .scenes import SceneEntry
@@ -40,7 +41,7 @@ def build_specs(protocol: Protocol, scenes: Sequence[SceneEntry]
         for row in protocol.rows():
             variant = VARIANTS_BY_ID[row.same_as] if row.same_as else row
             settings = run_settings(protocol, variant, scene)
-            hashed = {k: v for k, v in settings.keyed().items() if k not in _SETTINGS_NOT_HASHED}
+            hashed = key_settings(settings, _SETTINGS_NOT_HASHED)
             config = {"resolution": protocol.resolution_of(variant), "eval_resolution": protocol.resolution,
                       "scene_digest": scene.digest, "settings": hashed}
             keys = []
