@@ -21,7 +21,7 @@ from drot.scene.kinds import KINDS, ParameterKind, register_kind
 ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest layer first; a module may import its own layer and the ones before it, never a later one.
-LAYERS = ["report", "metrics", "matching", "render", "scene", "optim", "apps", "imitator", "eval"]
+LAYERS = ["threads", "report", "metrics", "matching", "render", "scene", "optim", "apps", "imitator", "eval"]
 
 
 def _drot_imports(path: Path) -> set[str]:

@@ -77,7 +77,8 @@ class ScheduleSettings:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise ValueError(f"unknown strategy {unknown_names([self.strategy], STRATEGIES)}; "
+                             f"choose one of {', '.join(STRATEGIES)}")
         if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations <= 0:
             raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -122,7 +123,8 @@ class MatchingSettings:
 
     def __post_init__(self) -> None:
         if self.matcher not in MATCHERS:
-            raise ValueError(f"unknown matcher {self.matcher!r}; valid names: {', '.join(MATCHERS)}")
+            raise ValueError(f"unknown matcher {unknown_names([self.matcher], MATCHERS)}; "
+                             f"valid names: {', '.join(MATCHERS)}")
         check_lam(self.lam)
         if not (self.blur > 0 and math.isfinite(self.blur)):
             raise ValueError(f"Sinkhorn blur (ε) must be positive and finite, got {self.blur}")

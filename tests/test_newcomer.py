@@ -1,0 +1,80 @@
+"""What a new user meets first: drot-bench's help and flags, short reprs, errors that point the way,
+the thread default."""
+import re
+import warnings
+
+import pytest
+import torch
+
+import drot
+from drot import threads
+from drot.eval.cli import build_parser, main
+
+
+def test_help_states_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for flag_help in re.split(r" --(?=[a-z])", text):
+        assert flag_help.count("default") <= 1, flag_help
+    assert "--background {auto,exclude,include} pixels matched" in text
+
+
+@pytest.mark.parametrize("old, new, dest, value", [
+    ("--K", "--match-interval", "match_interval", 3),
+    ("--hybrid-fraction", "--rgbxy-fraction", "rgbxy_fraction", 0.5),
+    ("--solver", "--sinkhorn-solver", "sinkhorn_solver", "geomloss"),
+    ("--frames", "--record-frames", "record_frames", 7),
+])
+def test_flags_carry_the_settings_names_and_keep_the_old_ones(old, new, dest, value):
+    parser = build_parser()
+    assert getattr(parser.parse_args([new, str(value)]), dest) == value
+    assert getattr(parser.parse_args([old, str(value)]), dest) == value
+
+
+def test_an_error_names_the_flag_as_typed(capsys):
+    assert main(["--K", "-1", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("drot-bench: error: --K -1")
+    assert main(["--match-interval", "-1", "--no-progress"]) == 2
+    assert capsys.readouterr().err.startswith("drot-bench: error: --match-interval -1")
+
+
+def test_list_scenes_describes_each_protocol(capsys):
+    assert main(["--list-scenes"]) == 0
+    own = capsys.readouterr().out
+    assert main(["--list-scenes", "--protocol", "paper"]) == 0
+    paper = capsys.readouterr().out
+    assert own != paper
+    kitty = [line for line in paper.splitlines() if line.split()[:1] == ["kitty"]]
+    assert kitty and "Paper protocol" in kitty[0]
+
+
+def test_reprs_are_short():
+    scene = drot.load_scene("kitty", resolution=16)
+    assert len(repr(scene)) < 300 and "translation" in repr(scene)
+    loss = drot.RgbxyLoss(torch.rand(2, 16, 16, 4))
+    assert repr(loss).startswith("RgbxyLoss(2 views of 16x16") and " at 0x" not in repr(loss)
+    result = drot.optimize(scene, iterations=2, progress=False)
+    assert len(repr(result)) < 300 and "PSNR" in repr(result)
+
+
+def test_misspelt_strategy_and_mesh_given_as_scene():
+    with pytest.raises(ValueError, match="did you mean 'hybrid'"):
+        drot.OptimizeSettings(strategy="hybird")
+    with pytest.raises(ValueError, match=r"mesh file; load_scene expects a scene name .*drot.load_mesh"):
+        drot.load_scene("my_object.obj")
+
+
+def test_threads_warn_when_more_than_the_free_cores(monkeypatch):
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (float(threads.cpu_count()), 0.0, 0.0))
+    try:
+        assert threads.free_cores() == 1
+        with pytest.warns(RuntimeWarning, match="CPU threads but only 1"):
+            threads.choose_threads(2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert threads.choose_threads(1) == 1 and threads.choose_threads("auto") == 1
+    finally:
+        torch.set_num_threads(before)
