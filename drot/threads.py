@@ -62,7 +62,9 @@ def add_threads_argument(parser: argparse.ArgumentParser, default: int | str = 1
 
 def choose_threads(threads: int | str | None = None, *, warn: bool = True) -> int:
     """Set torch's intra-op threads to ``threads`` (``"auto"``: the free cores; None: leave torch's
-    setting) and return the count used; warn when it exceeds the cores free now."""
+    setting; a string as on a command line) and return the count used; warn when it exceeds the cores free now."""
+    if isinstance(threads, str):
+        threads = parse_threads(threads)
     if threads == AUTO:
         threads = free_cores()
     if threads is not None:
