@@ -78,3 +78,16 @@ def test_threads_warn_when_more_than_the_free_cores(monkeypatch):
             assert threads.choose_threads(1) == 1 and threads.choose_threads("auto") == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_bench_reports_the_seeded_and_the_winning_start(tmp_path, capsys):
+    import json
+    out = tmp_path / "res"
+    assert main(["--scene", "kitty", "--resolution", "16", "--iterations", "4", "--seeds", "1", "--starts", "2",
+                 "--record-frames", "0", "--no-progress", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("seeded start: translation [") == 2 and printed.count("won: start ") == 2
+    assert "DROT-hybrid vs L2 (standard) at 2 starts per run, from the same seeded starts: converged " in printed
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert runs[0]["initial_parameters"] == runs[1]["initial_parameters"]  # the same declared start
+    assert all(r["winning_start"]["index"] == r["best_start"] for r in runs)

@@ -43,7 +43,7 @@ from ..optim.settings import BACKGROUND_MODES, DEFAULTS, RECOMMENDED_STARTS, Opt
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
-                    method_label, scene_digest, summary_rows, write_results)
+                    method_label, rgbxy_vs_l2, scene_digest, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files
 from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
 from .executors import add_executor_arguments, describe_executor, executor_from_args
@@ -236,9 +236,24 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
         raise exc
 
 
+def _values(values: dict) -> str:
+    """Parameter values in a few characters (a long value, e.g. a texture, by its size)."""
+    def one(v):
+        flat = v if isinstance(v, list) and not any(isinstance(x, list) for x in v) else None
+        return "[" + ", ".join(f"{x:.3g}" for x in flat) + "]" if flat is not None and len(flat) <= 4 else "[...]"
+    return ", ".join(f"{k} {one(v)}" for k, v in values.items())
+
+
 def _run_line(label: str, seed: int, row: dict) -> str:
     mae = "n/a" if row.get("vertex_mae") is None else f"{float(row['vertex_mae']):.4f}"
-    return f"{label:<14} seed {seed}: vertex MAE {mae}, PSNR {float(row['psnr']):.2f} dB, {float(row['it_per_s']):.1f} it/s"
+    line = f"{label:<14} seed {seed}: vertex MAE {mae}, PSNR {float(row['psnr']):.2f} dB, {float(row['it_per_s']):.1f} it/s"
+    if "initial_parameters" in row:
+        line += f"; seeded start: {_values(row['initial_parameters'])}"
+    won = row.get("winning_start")
+    if won is not None:
+        line += (f"; won: start {won['index']} of {row.get('starts')}" + ("" if won["index"] == 0 else
+                 f" ({_values(won['initial_parameters'])})"))
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -326,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"per method (success = {'PSNR >= ' if metric == 'psnr' else 'vertex MAE <= '}{threshold}):")
         print(report.format_table(agg, [c for c in ["method", "runs", "mean_mae", "median_mae", "success", "mean_psnr",
                                                     "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
+        gain = rgbxy_vs_l2(agg, args.starts)
+        if gain is not None:
+            print(f"\n{gain}" + ("" if args.starts == 1 else " (--starts 1: the same at one start)"))
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
           f"{', animations' if args.record_frames > 0 else ''})")
     print(f"total wall time {time.perf_counter() - t0:.1f} s"
