@@ -91,3 +91,15 @@ def test_bench_reports_the_seeded_and_the_winning_start(tmp_path, capsys):
     runs = json.loads((out / "results.json").read_text())["runs"]
     assert runs[0]["initial_parameters"] == runs[1]["initial_parameters"]  # the same declared start
     assert all(r["winning_start"]["index"] == r["best_start"] for r in runs)
+
+
+def test_table1_exits_nonzero_when_runs_fail_for_a_missing_extra(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from drot.eval import table1
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as without OpenCV: importing it raises ImportError
+    argv = ["--quick", "--scenes", "kitty", "--variants", "flow", "--seeds", "1", "--iterations", "2",
+            "--resolution", "16", "--high-resolution", "16", "--out", str(tmp_path / "t1"), "--no-progress",
+            "--no-curves"]
+    assert table1.main(argv) == 1
+    assert 'pip install "drot[flow]"' in capsys.readouterr().err
