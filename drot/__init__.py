@@ -29,7 +29,7 @@ from .optim import (DivergenceWarning, L2Settings, MatchingSettings, Optimizatio
                     OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, StartSettings, optimize)
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
-from .render.camera import Camera, square_views
+from .render.camera import Camera, random_views, square_views
 from .render.renderer import Frame, render
 from .render.shading import Material
 from .render.state import SceneState
@@ -44,5 +44,6 @@ __all__ = [
     "optimize", "OptimizeSettings", "OptimizationResult", "OptimizationDiverged", "DivergenceWarning", "ScheduleSettings", "MatchingSettings", "L2Settings",
     "RecordSettings", "StartSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
+    "random_views",
     "Material", "render", "Frame", "get_backend", "backend_status",
 ]
