@@ -103,3 +103,37 @@ def test_table1_exits_nonzero_when_runs_fail_for_a_missing_extra(tmp_path, monke
             "--no-curves"]
     assert table1.main(argv) == 1
     assert 'pip install "drot[flow]"' in capsys.readouterr().err
+
+
+def _readme_block(language: str) -> str:
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_scene_file_and_python_example_build_the_same_scene(tmp_path):
+    import math
+
+    import trimesh
+    trimesh.creation.box((1.0, 0.6, 0.3)).export(tmp_path / "my_object.obj")
+    (tmp_path / "my_object.toml").write_text(_readme_block("toml"))
+    from_file = drot.load_scene(str(tmp_path / "my_object.toml"))
+    code = _readme_block("python")
+    assert len(code.strip().splitlines()) <= 20
+    code = code.replace('"my_object.obj"', repr(str(tmp_path / "my_object.obj")))
+    code = code.split("images = ")[0]  # up to the scene: the optimisation needs photos
+    namespace = {}
+    exec(code, namespace)
+    scene = namespace["scene"]
+    assert [(p.name, p.kind) for p in scene.parameters] == [(p.name, p.kind) for p in from_file.parameters]
+    assert torch.allclose(scene.mesh.vertices, from_file.mesh.vertices)  # normalized() = the file's default
+    assert scene.resolution == from_file.resolution and scene.num_views == from_file.num_views == 6
+    assert math.isclose(from_file.parameters[0].init_range[1], math.pi, rel_tol=1e-4)
+
+
+def test_mesh_with_texture_from_python():
+    mesh = drot.load_scene("kitty", resolution=16).mesh
+    textured = mesh.with_texture(torch.rand(8, 8, 3), projection="planar")
+    assert textured.uvs.shape == (mesh.num_vertices, 2) and textured.texture.shape == (8, 8, 3)
+    with pytest.raises(drot.MeshError, match="no UVs"):
+        drot.mesh_from_arrays(mesh.vertices, mesh.faces).with_texture(torch.rand(8, 8, 3))
