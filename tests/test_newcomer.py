@@ -137,3 +137,22 @@ def test_mesh_with_texture_from_python():
     assert textured.uvs.shape == (mesh.num_vertices, 2) and textured.texture.shape == (8, 8, 3)
     with pytest.raises(drot.MeshError, match="no UVs"):
         drot.mesh_from_arrays(mesh.vertices, mesh.faces).with_texture(torch.rand(8, 8, 3))
+
+
+def test_camera_from_opencv_projects_like_opencv():
+    h, w = 48, 64
+    K = torch.tensor([[70.0, 0, (w - 1) / 2], [0, 70.0, (h - 1) / 2], [0, 0, 1]])
+    angle = torch.tensor([0.2, -0.5, 0.1])
+    R = drot.scene.kinds.axis_angle_matrix(angle).double()
+    t = torch.tensor([0.1, -0.2, 3.0], dtype=torch.float64)
+    cam = drot.Camera.from_opencv(K, R, t, (h, w))
+    points = torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.2, 0.4], [-0.5, 0.4, -0.1]], dtype=torch.float64)
+    cam_xyz = points @ R.T + t
+    expected = (cam_xyz @ K.double().T)[:, :2] / cam_xyz[:, 2:]              # OpenCV pixels (u right, v down)
+    clip = torch.cat([points.float(), torch.ones(3, 1)], 1) @ cam.clip_matrix(w / h).T
+    ndc = clip[:, :2] / clip[:, 3:]
+    u = (ndc[:, 0] + 1) / 2 * w - 0.5                                         # drot's rows: top first
+    v = (1 - ndc[:, 1]) / 2 * h - 0.5
+    assert torch.allclose(torch.stack([u, v], 1).double(), expected, atol=1e-3)
+    with pytest.raises(ValueError, match="principal point"):
+        drot.Camera.from_opencv(torch.tensor([[70.0, 0, 10], [0, 70.0, 23.5], [0, 0, 1]]), R, t, (h, w))
