@@ -37,7 +37,7 @@ if (args.neutral is None) != (args.shapes is None):
     parser.error("give --neutral and --shapes together")
 
 out = Path(args.out)
-# settings: max_points=2048 for both methods (the face fills a third of the view, so DROT matches
+# settings: max_points=2048 for DROT, which matches pixels (the face fills a third of the view, so DROT matches
 # 2048 random pixels per side), see BlendshapeProblem.
 problem = BlendshapeProblem(load_blendshapes(args.neutral, args.shapes) if args.neutral else None)
 

@@ -40,7 +40,7 @@ choose_threads(args.threads)
 args.items = args.items or list(DEFAULT_ITEMS)
 
 out = Path(args.out)
-# settings: max_points=2048 for both methods (the room fills the view, so DROT matches a random subset of
+# settings: max_points=2048 for DROT, which matches pixels (the room fills the view, so DROT matches a random subset of
 # 2048 pixels per side), see FurnitureProblem.
 problem = FurnitureProblem(items=tuple(args.items))
 print(f"{len(args.items)} items, {args.resolution}^2, {args.iterations} iterations; success: {problem.rule}")

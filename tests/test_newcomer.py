@@ -156,3 +156,9 @@ def test_camera_from_opencv_projects_like_opencv():
     assert torch.allclose(torch.stack([u, v], 1).double(), expected, atol=1e-3)
     with pytest.raises(ValueError, match="principal point"):
         drot.Camera.from_opencv(torch.tensor([[70.0, 0, 10], [0, 70.0, 23.5], [0, 0, 1]]), R, t, (h, w))
+
+
+def test_apps_pass_shared_settings_only_to_the_methods_that_read_them():
+    from drot.apps.problem import shared_settings
+    assert shared_settings({"max_points": 2048, "lr": 0.01}, "standard") == {"lr": 0.01}
+    assert shared_settings({"max_points": 2048, "lr": 0.01}, "hybrid") == {"max_points": 2048, "lr": 0.01}
