@@ -193,7 +193,7 @@ class RecordSettings:
 
 
 #: The number of batched starts drot's benchmarks use by default (``drot-bench --starts``, Table 1's
-#: "drot" row), chosen from ``benchmarks/any_angle.py`` (README, "Any start"). ``drot.optimize``
+#: "drot" row), chosen from ``benchmarks/any_angle.py`` (benchmarks/README.md, "Any start"). ``drot.optimize``
 #: itself defaults to one start, the paper's single run, so a loop you own is not silently multiplied.
 RECOMMENDED_STARTS = 8
 #: How a multi-start run places its starts (:attr:`StartSettings.start_set`).
