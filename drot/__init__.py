@@ -23,7 +23,11 @@ Where things live, lowest layer first (no module imports a higher layer):
 * ``drot.imitator`` — learned differentiable imitators of black-box renderers (try-on, Mitsuba 3), the sensitivity
   loss, an inverse-graphics encoder, refinement through the imitator, relax-and-search for discrete parameters;
 * ``drot.eval``     — ``drot-bench``, resumable sweeps, the paper's Table 1;
-* ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
+* ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files;
+* ``drot.threads`` — torch's CPU threads for the tools (``--threads``), a warning when they exceed the free cores.
+
+Your own mesh and images: ``drot.Scene``, ``drot.Parameter``, ``drot.load_mesh``, ``drot.square_views``
+(README "Your mesh, your images", docs/python-scenes.md).
 """
 from .optim import (DivergenceWarning, L2Settings, MatchingSettings, OptimizationDiverged, OptimizationResult,
                     OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, StartSettings, optimize)
