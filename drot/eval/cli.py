@@ -124,11 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class StoreAsTyped(argparse._StoreAction):
+class StoreAsTyped(argparse.Action):
     """Stores the value and the flag as typed (an old alias too), so that errors name what the user wrote."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        super().__call__(parser, namespace, values, option_string)
+        setattr(namespace, self.dest, values)
         typed = dict(getattr(namespace, "typed_flags", None) or {})
         typed[self.dest] = option_string
         namespace.typed_flags = typed
