@@ -33,11 +33,16 @@ def free_cores(cores: int | None = None) -> int:
 
     Where the load average is unknown (Windows) every core counts as free."""
     cores = cpu_count() if cores is None else cores
+    load = load_average()
+    return cores if load is None else max(1, min(cores, int(cores - load + 0.5)))
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: runnable processes, ours included (None where unknown)."""
     try:
-        load = os.getloadavg()[0]
+        return os.getloadavg()[0]
     except (AttributeError, OSError):
-        return cores
-    return max(1, min(cores, int(cores - load + 0.5)))
+        return None
 
 
 def parse_threads(text: str) -> int | str:
@@ -73,7 +78,7 @@ def choose_threads(threads: int | str | None = None, *, warn: bool = True) -> in
     free = free_cores()
     if warn and used > free:
         warnings.warn(f"torch uses {used} CPU threads but only {free} of {cpu_count()} cores are free "
-                      f"(load average {os.getloadavg()[0]:.1f}): competing threads can make the run several "
+                      f"(load average {load_average():.1f}): competing threads can make the run several "
                       "times slower; use --threads 1 (or OMP_NUM_THREADS=1) while the machine is shared",
                       RuntimeWarning, stacklevel=2)
     return used
