@@ -37,7 +37,7 @@ OPTIONAL = [("diffrp-nvdiffrast", "nvdiffrast"), ("opencv-python-headless", "cv2
 MULTISTART = {"starts": "1,8,64", "resolution": "128", "iterations": "200"}
 MULTISTART_DRY = {"starts": "1,2", "resolution": "16", "iterations": "5"}
 
-#: The targets (README, benchmarks/device_speed.py): KITTY, 6 views.
+#: The targets (CONTRIBUTING.md, benchmarks/device_speed.py): KITTY, 6 views.
 HYBRID_IT_S = 300.0      # DROT-hybrid iterations per second at 128², at least
 MATCH_128_MS = 10.0      # one 128² matching (all pixels), at most
 MATCH_512_MS = 500.0     # one 512² matching (all pixels), at most

@@ -23,13 +23,17 @@ Where things live, lowest layer first (no module imports a higher layer):
 * ``drot.imitator`` — learned differentiable imitators of black-box renderers (try-on, Mitsuba 3), the sensitivity
   loss, an inverse-graphics encoder, refinement through the imitator, relax-and-search for discrete parameters;
 * ``drot.eval``     — ``drot-bench``, resumable sweeps, the paper's Table 1;
-* ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files.
+* ``drot.metrics``, ``drot.report`` — metrics (registry); images, plots, tables and result files;
+* ``drot.threads`` — torch's CPU threads for the tools (``--threads``), a warning when they exceed the free cores.
+
+Your own mesh and images: ``drot.Scene``, ``drot.Parameter``, ``drot.load_mesh``, ``drot.square_views``
+(README "Your mesh, your images", docs/python-scenes.md).
 """
 from .optim import (DivergenceWarning, L2Settings, MatchingSettings, OptimizationDiverged, OptimizationResult,
                     OptimizeSettings, RecordSettings, RgbxyLoss, ScheduleSettings, StartSettings, optimize)
 from .render import nvdiffrast_backend as _nvdiffrast_backend, torch_backend as _torch_backend  # noqa: F401  (register backends)
 from .render.backend import backend_status, get_backend
-from .render.camera import Camera, square_views
+from .render.camera import Camera, random_views, square_views
 from .render.renderer import Frame, render as render_views
 from .render.shading import Material
 from .render.state import SceneState
@@ -45,5 +49,6 @@ __all__ = [
     "optimize", "OptimizeSettings", "OptimizationResult", "OptimizationDiverged", "DivergenceWarning", "ScheduleSettings", "MatchingSettings", "L2Settings",
     "RecordSettings", "StartSettings", "RgbxyLoss", "Scene", "SceneState", "Parameter", "Mesh",
     "MeshError", "load_mesh", "mesh_from_arrays", "load_scene", "available_scenes", "Camera", "square_views",
+    "random_views",
     "Material", "render_views", "Frame", "get_backend", "backend_status",
 ]

@@ -1,6 +1,7 @@
 """Accessory try-on: recover the perspective warp of a pair of glasses from a far start, DROT vs L2.
 
-    OMP_NUM_THREADS=1 python examples/accessory_warp.py                  # ~15 s on a 2-core CPU
+    python examples/accessory_warp.py                                     # the default fit (FitSettings)
+    python examples/accessory_warp.py --quick                             # a few iterations (what the tests run)
     python examples/accessory_warp.py --kind hat                          # or tie
     python examples/accessory_warp.py --accessory my_glasses.png --portrait me.png \\
         --target 20,20,44,18,45,27,20,28                                 # your own PNGs (RGBA accessory)
@@ -18,14 +19,16 @@ examples/output/accessory_hybrid.gif (DROT's run, both stages, render | target).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
 import torch
 
 from drot import report
-from drot.apps.accessory import Placement, accessory_scene, fit_accessory, load_accessory, load_portrait
+from drot.apps.accessory import FitSettings, Placement, accessory_scene, fit_accessory, load_accessory, load_portrait
 from drot.apps.accessory_assets import ACCESSORY_KINDS, accessory_image, portrait, target_placement
+from drot.threads import choose_threads
 
 OUT = Path(__file__).parent / "output"
 # A start far from each generated accessory's target on the 64 x 64 portrait (no overlap).
@@ -45,8 +48,18 @@ def main() -> None:
     parser.add_argument("--portrait", help="your own portrait image (default: the generated 64 x 64 one)")
     parser.add_argument("--target", help="target corners 'x0,y0,...,x3,y3' in pixels (TL, TR, BR, BL)")
     parser.add_argument("--start", help="start corners, same format (default: a far placement)")
-    parser.add_argument("--frames", type=int, default=30, help="animation frames per stage")
+    parser.add_argument("--frames", type=int, default=30, help="animation frames per stage (default: 30)")
+    parser.add_argument("--quick", action="store_true", help="10 iterations per stage (a smoke test, not a result)")
+    parser.add_argument("--out", default=str(OUT), help="folder for the strip and GIF")
+    parser.add_argument("--threads", default="1", metavar="N|auto",
+                        help="torch's CPU threads (default: 1, which a shared machine cannot slow down; auto: the free cores)")
     args = parser.parse_args()
+    choose_threads(args.threads)
+    out = Path(args.out)
+    quick = FitSettings()
+    quick = dataclasses.replace(quick, pose=dataclasses.replace(quick.pose, iterations=10),
+                                warp=dataclasses.replace(quick.warp, iterations=10))
+    settings = quick if args.quick else None
 
     def corners(text: str) -> torch.Tensor:
         values = [float(v) for v in text.split(",")]
@@ -74,7 +87,7 @@ def main() -> None:
     fits = {}
     for method, label in (("hybrid", "DROT-hybrid"), ("standard", "L2")):
         t0 = time.perf_counter()
-        fits[method] = fit = fit_accessory(scene, start, method, record_frames=args.frames if method == "hybrid" else 0)
+        fits[method] = fit = fit_accessory(scene, start, method, settings, record_frames=args.frames if method == "hybrid" else 0)
         print(f"{label:>12}: Disp {fit.start_disp:.4f} -> {fit.disp:.4f}, IoU {fit.start_iou:.3f} -> {fit.iou:.3f}, "
               f"{'success' if fit.success else 'failed'} (Disp <= 0.02 and IoU >= 0.85), "
               f"{fit.wall_seconds:.1f} s optimising, {time.perf_counter() - t0:.1f} s in all")
@@ -84,9 +97,9 @@ def main() -> None:
     hybrid, l2 = fits["hybrid"], fits["standard"]
     row = [hybrid.pose_result.initial_images[0], hybrid.warp_result.target_images[0],
            hybrid.warp_result.final_images[0], l2.warp_result.final_images[0]]
-    strip = report.save_strip(OUT / "accessory_strip.png", [[enlarge(img) for img in row]],
+    strip = report.save_strip(out / "accessory_strip.png", [[enlarge(img) for img in row]],
                               ["start", "target", "DROT-hybrid", "L2 (standard)"])
-    gif = report.save_animation(OUT / "accessory_hybrid.gif", [enlarge(f, 3) for f in hybrid.frames], fps=12)
+    gif = report.save_animation(out / "accessory_hybrid.gif", [enlarge(f, 3) for f in hybrid.frames], fps=12)
     print(f"wrote {strip} and {gif}")
 
 

@@ -5,7 +5,7 @@
     OMP_NUM_THREADS=1 python examples/imitator.py --quick               # seconds (what the tests run)
 
 Steps: render training samples with the black box (settings + one-parameter shifts), train the
-imitator with the sensitivity loss (checkpointed: run it again to resume), train the
+imitator with the sensitivity loss (checkpointed per renderer, sample count and steps: the same command again resumes), train the
 inverse-graphics encoder through it, then for a new target image: the encoder's one-pass estimate,
 refinement through the imitator, relax-and-search of the discrete parameter with the real
 renderer, and a check render. Writes ``target | encoder | refined`` to ``--out``/result.png.
@@ -21,29 +21,35 @@ import torch
 
 import drot.imitator as imitator
 from drot.metrics import psnr
+from drot.threads import choose_threads
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--renderer", choices=("tryon", "mitsuba"), default="tryon")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--out", default="imitator-example")
+    p.add_argument("--renderer", choices=("tryon", "mitsuba"), default="tryon", help="the black box (default: tryon)")
+    p.add_argument("--quick", action="store_true", help="24 samples and 4 training steps: a smoke test, not a result "
+                                                        "(its refinement can end worse than the encoder)")
+    p.add_argument("--out", default="imitator-example", help="folder of the checkpoints and result.png")
+    p.add_argument("--threads", default="1", metavar="N|auto",
+                   help="torch's CPU threads (default: 1, which a shared machine cannot slow down; auto: the free cores)")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
+    choose_threads(args.threads)
+    n, steps = (24, 4) if args.quick else (600, 400)
+    # Checkpoints are kept per renderer, sample count and steps: a full run never resumes a --quick one.
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    checkpoints = out / f"{args.renderer}-{n}samples-{steps}steps"
+    checkpoints.mkdir(parents=True, exist_ok=True)
     if args.renderer == "tryon":
         renderer = imitator.TryOnRenderer()
     else:
         from drot.imitator.renderers.mitsuba_scene import MitsubaRenderer
         renderer = MitsubaRenderer(spp=4 if args.quick else 32)
-    n, steps = (24, 4) if args.quick else (600, 400)
 
     samples = imitator.generate(renderer, n, seed=0, progress=not args.quick)
     imi, _ = imitator.train_imitator(samples, renderer.space, imitator.ImitatorSettings(
-        steps=steps, batch=8, progress=not args.quick), checkpoint=out / "imitator.pt")
+        steps=steps, batch=8, progress=not args.quick), checkpoint=checkpoints / "imitator.pt")
     encoder, _ = imitator.train_encoder(samples, imi, imitator.EncoderSettings(
-        steps=steps, batch=16, progress=not args.quick), checkpoint=out / "encoder.pt")
+        steps=steps, batch=16, progress=not args.quick), checkpoint=checkpoints / "encoder.pt")
 
     g = torch.Generator().manual_seed(123)
     truth = renderer.space.sample(1, g)

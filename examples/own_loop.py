@@ -6,7 +6,8 @@ nvdiffrast installed, swap the import for ``import nvdiffrast.torch as dr`` and 
 ``dr.RasterizeCudaContext()``. drot contributes one object, :class:`drot.RgbxyLoss`: matched
 RGBXY derivatives for the first 75 % of the iterations, then the usual per-pixel L2.
 
-    python examples/own_loop.py                 # about 15 s on a 2-core CPU
+    python examples/own_loop.py                 # 300 iterations at 96²
+    python examples/own_loop.py --quick         # 20 iterations at 32² (what the tests run)
     python examples/own_loop.py --l2-only       # the same loop with per-pixel L2 throughout: it stalls
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 
 import drot
 import drot.render.torch_dr as dr  # or: import nvdiffrast.torch as dr
+from drot.threads import choose_threads
 
 # A cube with one colour per face (24 vertices so that colours do not blend across edges).
 FACE_COLORS = torch.tensor([[0.9, 0.1, 0.1], [0.1, 0.8, 0.2], [0.1, 0.3, 0.9],
@@ -56,10 +58,16 @@ def view_projection(eye: tuple[float, float, float], fov_deg: float = 45.0, near
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iterations", type=int, default=300)
-    parser.add_argument("--resolution", type=int, default=96)
+    parser.add_argument("--iterations", type=int, default=300, help="(default: 300)")
+    parser.add_argument("--resolution", type=int, default=96, help="(default: 96)")
     parser.add_argument("--l2-only", action="store_true", help="per-pixel L2 throughout (the baseline)")
+    parser.add_argument("--quick", action="store_true", help="20 iterations at 32² (a smoke test, not a result)")
+    parser.add_argument("--threads", default="1", metavar="N|auto",
+                        help="torch's CPU threads (default: 1, which a shared machine cannot slow down; auto: the free cores)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.iterations, args.resolution = 20, 32
+    choose_threads(args.threads)
     torch.manual_seed(0)
     res = (args.resolution, args.resolution)
 

@@ -1,6 +1,7 @@
 """SMPL pose fitting (paper §6.2.2): DROT vs per-pixel L2, six views, from the rest pose.
 
-    python examples/smpl_pose.py                              # ~40 s on a 2-core CPU
+    python examples/smpl_pose.py                       # 500 iterations at 128²
+    python examples/smpl_pose.py --quick               # seconds (what the tests run)
     python examples/smpl_pose.py --model ~/models/smpl/SMPL_NEUTRAL.pkl
 
 Needs the smplx package (pip install "drot[apps]"). Without --model it uses a body model in SMPL's
@@ -13,17 +14,26 @@ zero and run the shared optimizer with the same settings. Writes examples/output
 import argparse
 from pathlib import Path
 
-from drot import report
-from drot.apps import METHODS, SmplProblem, compare
-
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--model", default=None, help="an SMPL model file (SMPL_NEUTRAL.pkl); default: drot's generated one")
 parser.add_argument("--seed", type=int, default=0, help="seeds the target pose")
 parser.add_argument("--iterations", type=int, default=500, help="(the paper: 1000)")
 parser.add_argument("--resolution", type=int, default=128, help="(the paper: 128)")
+parser.add_argument("--quick", action="store_true", help="10 iterations at 32² (a smoke test, not a result)")
+parser.add_argument("--out", default=str(Path(__file__).parent / "output"), help="folder for the strip and GIF")
+parser.add_argument("--threads", default="1", metavar="N|auto",
+                    help="torch's CPU threads (default: 1, which a shared machine cannot slow down; auto: the free cores)")
 args = parser.parse_args()
+if args.quick:
+    args.iterations, args.resolution = 10, 32
 
-out = Path(__file__).parent / "output"
+from drot import report  # noqa: E402  (after argparse: --help only prints)
+from drot.apps import METHODS, SmplProblem, compare  # noqa: E402
+from drot.threads import choose_threads  # noqa: E402
+
+choose_threads(args.threads)
+
+out = Path(args.out)
 problem = SmplProblem(body=args.model)  # None: drot's generated body
 body = problem.loaded_body()
 print(f"SMPL model {body.path if args.model else '(drot-generated, SMPL format)'} ({body.mesh.num_vertices} vertices, "
@@ -43,7 +53,8 @@ def show(run):
 
 
 runs = compare(problem, ("hybrid", "standard"), [args.seed], args.iterations, args.resolution,
-               settings={"frame_view": 4, "progress": True}, method_settings={"hybrid": {"record_frames": 60}},
+               settings={"progress": not args.quick},
+               method_settings={"hybrid": {"record_frames": 60, "frame_view": 4}},
                on_instance=show_start, on_run=show)
 h, s = (r.result for r in runs)
 rows = [[h.initial_images[v], h.target_images[v], h.final_images[v], s.final_images[v]] for v in (0, 2, 4)]

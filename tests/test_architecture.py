@@ -24,7 +24,7 @@ import import_graph  # noqa: E402  (tests/import_graph.py)
 ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest layer first; a module may import its own layer and the ones before it, never a later one.
-LAYERS = ["report", "metrics", "matching", "render", "scene", "optim", "apps", "imitator", "eval"]
+LAYERS = ["threads", "report", "metrics", "matching", "render", "scene", "optim", "apps", "imitator", "eval"]
 
 
 def _drot_imports(path: Path) -> set[str]:

@@ -27,7 +27,7 @@ import statistics
 import time
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
-from ..optim import OptimizationResult, optimize
+from ..optim import OptimizationResult, OptimizeSettings, optimize
 from ..scene.scene import Scene
 
 __all__ = ["METHODS", "schedule_settings", "run_method", "Score", "Instance", "Problem", "Run", "compare",
@@ -62,6 +62,13 @@ def run_method(scene: Scene, method: str, iterations: int, seed: int = 0, initia
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     return optimize(scene, initial=initial, **{**schedule_settings(iterations), **settings, **_SETTINGS[method],
                                                "seed": seed})
+
+
+def shared_settings(settings: Mapping[str, Any], method: str) -> dict:
+    """A problem's settings for every method, less those ``method`` does not read (``max_points`` for
+    L2): drot's own applications should not trigger drot's "setting is ignored" warning."""
+    ignored = {name for name, _ in OptimizeSettings(**{**settings, **_SETTINGS[method]}).ignored()}
+    return {k: v for k, v in settings.items() if k not in ignored}
 
 
 # ------------------------------------------------------------------------------------ the protocol
@@ -181,7 +188,8 @@ def compare(problem: Problem, methods: Sequence[str] = ("hybrid", "standard"), s
             on_instance(seed, instance)
         for method in methods:
             t0 = time.perf_counter()
-            extra = {**problem.settings, **(settings or {}), **(method_settings or {}).get(method, {})}
+            extra = {**shared_settings(problem.settings, method), **(settings or {}),
+                     **(method_settings or {}).get(method, {})}
             result = run_method(instance.scene, method, iterations, seed=seed, **extra)
             final = problem.score(instance, result.parameters)
             start = problem.score(instance, result.initial_parameters)

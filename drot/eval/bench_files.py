@@ -98,15 +98,15 @@ def missing_files(out_dir: Path, record: Mapping[str, Any]) -> bool:
 
 
 def write_run_images(out_dir: Path, method: str, seed: int, res: Any, label: str, animate: bool) -> dict[str, Any]:
-    """Write one run's strip (start / target / result per view) and, when ``animate`` and the run
-    recorded frames, its GIF; returns ``{"strip": name, "animation": name or None}``."""
+    """Write one run's strip (the declared seeded start 0 — the same for every method of a seed —
+    / target / result per view) and, when ``animate`` and the run recorded frames, its GIF; returns ``{"strip": name, "animation": name or None}``."""
     # Small renders are enlarged (nearest neighbour) so that strips stay legible.
     zoom = max(1, 128 // res.final_images.shape[2])
     big = lambda img: img.repeat_interleave(zoom, 0).repeat_interleave(zoom, 1)  # noqa: E731
     rows = [[big(res.initial_images[v]), big(res.target_images[v]), big(res.final_images[v])]
             for v in range(res.final_images.shape[0])]
     strip_name, gif_name = run_file_names(method, seed)
-    strip = report.save_strip(Path(out_dir) / strip_name, rows, ["start", "target", label])
+    strip = report.save_strip(Path(out_dir) / strip_name, rows, ["seeded start", "target", label])
     gif = None
     if animate and res.frames:
         gif = report.save_animation(Path(out_dir) / gif_name, [big(f) for f in res.frames], fps=12)

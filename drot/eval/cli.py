@@ -1,6 +1,6 @@
 """``drot-bench``: run DROT and the L2 baseline on a scene from the same seeded starts.
 
-    drot-bench --scene kitty                       # quick CPU defaults (about a minute on 2 cores)
+    drot-bench --scene kitty                       # quick CPU defaults (128², 400 it., 4 seeds, 8 starts)
     drot-bench --scene kitty --iterations 1000 --seeds 10 --resolution 128   # the paper's protocol
     drot-bench --scene kitty --device cuda         # on a GPU the defaults are the paper's full protocol
 
@@ -43,13 +43,14 @@ from ..optim.settings import BACKGROUND_MODES, DEFAULTS, RECOMMENDED_STARTS, Opt
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
-                    method_label, scene_digest, summary_rows, write_results)
+                    method_label, rgbxy_vs_l2, scene_digest, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files
 from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
 from .executor_flags import add_executor_arguments, executor_from_args
 from .sweep import RUNS_FILE, RunStore, run_sweep
+from ..threads import add_threads_argument, choose_threads
 
-# Quick defaults sized to finish in about a minute on a 2-core CPU while still showing the effect;
+# Quick defaults sized for a 2-core CPU while still showing the effect;
 # on a GPU the defaults are the paper's full protocol (10 seeds x 1000 iterations x 128²).
 QUICK = {"iterations": 400, "seeds": 4, "resolution": 128}
 FULL = {"iterations": 1000, "seeds": 10, "resolution": 128}
@@ -57,7 +58,7 @@ FULL = {"iterations": 1000, "seeds": 10, "resolution": 128}
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="drot-bench", description=__doc__.split("\n\n")[0].replace("``", ""),
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsOnceFormatter)
     p.add_argument("--scene", default="kitty", help="scene name (a file in scenes/) or path to a .toml scene file")
     p.add_argument("--protocol", default="drot", choices=list(SCENE_SETS),
                    help="which scene files: drot's own (scenes/*.toml) or the paper's exact protocol "
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=None,
                    help=f"iterations per run (default: {QUICK['iterations']} on CPU, {FULL['iterations']} on CUDA)")
     p.add_argument("--resolution", type=int, default=None,
-                   help=f"render resolution, square, at least {MIN_RESOLUTION} (default: {QUICK['resolution']})")
+                   help=f"render resolution, square, at least {MIN_RESOLUTION} (default: {QUICK['resolution']}, "
+                        "or the scene's [optimize] resolution with --protocol paper)")
     p.add_argument("--device", default=DEFAULTS["device"], help="cpu or cuda")
     p.add_argument("--backend", default=DEFAULTS["backend"],
                    help=f"rendering backend: auto or one of {', '.join(backend_names())}")
@@ -82,20 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"per-iteration lr decay (default: the scene's [optimize] lr_decay, else {DEFAULTS['lr_decay']})")
     p.add_argument("--lam", type=float, default=DEFAULTS["lam"], help="λ: colour vs position weight of the matching cost")
     p.add_argument("--blur", type=float, default=DEFAULTS["blur"], help="Sinkhorn ε (GeomLoss blur)")
-    p.add_argument("--K", type=int, default=DEFAULTS["match_interval"], dest="match_interval",
-                   help="matching interval: rematch every K+1 iterations")
-    p.add_argument("--hybrid-fraction", type=float, default=DEFAULTS["rgbxy_fraction"],
-                   help="share of RGBXY iterations in the hybrid strategy")
+    # Flags carry the settings' names; the older names stay as aliases.
+    p.add_argument("--match-interval", "--K", type=int, action=StoreAsTyped, default=DEFAULTS["match_interval"],
+                   dest="match_interval", help="K: a new matching every K+1 iterations")
+    p.add_argument("--rgbxy-fraction", "--hybrid-fraction", type=float, action=StoreAsTyped,
+                   default=DEFAULTS["rgbxy_fraction"], dest="rgbxy_fraction", help="share of RGBXY iterations in the hybrid strategy")
     p.add_argument("--matcher", default=DEFAULTS["matcher"], choices=list(MATCHERS),
                    help="pixel matching (flow: OpenCV optical flow, pip install \"drot[flow]\")")
     p.add_argument("--l2-schedule", default=DEFAULTS["l2_schedule"], choices=list(L2_SCHEDULES),
                    help="resolution of the L2 iterations: fixed, multires (8² → full, render and loss) or "
                         "downsampled (full render, loss on 8² → full)")
-    p.add_argument("--solver", default=DEFAULTS["sinkhorn_solver"], choices=list(SOLVERS),
+    p.add_argument("--sinkhorn-solver", "--solver", default=DEFAULTS["sinkhorn_solver"], choices=list(SOLVERS),
+                   dest="sinkhorn_solver",
                    help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
     p.add_argument("--max-points", type=int, default=DEFAULTS["max_points"],
-                   help="cap on points per side of a matching (subsampling)")
-    p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES))
+                   help="cap on points per side of a matching (subsampling; default: no cap)")
+    p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES),
+                   help="pixels matched: exclude (foreground only), include (every pixel, paper §5.2.2), "
+                        "auto (exclude when a foreground mask is known)")
     p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
                    help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
     p.add_argument("--halving-interval", type=float, default=DEFAULTS["halving_interval"],
@@ -109,10 +115,55 @@ def build_parser() -> argparse.ArgumentParser:
                         "history.csv, strips, GIFs, plot) and run everything again")
     p.add_argument("--retry-failed", action="store_true", help="rerun the runs recorded as failed")
     add_executor_arguments(p)
-    p.add_argument("--frames", type=int, default=40, help="animation frames per run (0: no animation)")
+    p.add_argument("--record-frames", "--frames", type=int, action=StoreAsTyped, default=40, dest="record_frames",
+                   help="animation frames per run (0: no animation)")
+    add_threads_argument(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--list-scenes", action="store_true", help="list available scenes and exit")
+    p.add_argument("--list-scenes", action="store_true",
+                   help="list the scenes of --protocol with their descriptions and exit")
     return p
+
+
+class StoreAsTyped(argparse.Action):
+    """Stores the value and the flag as typed (an old alias too), so that errors name what the user wrote."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        typed = dict(getattr(namespace, "typed_flags", None) or {})
+        typed[self.dest] = option_string
+        namespace.typed_flags = typed
+
+
+def typed_flag(args: argparse.Namespace, dest: str, flag: str) -> str:
+    """The flag the user typed for ``dest`` (e.g. the alias ``--K``), else its name ``flag``."""
+    return (getattr(args, "typed_flags", None) or {}).get(dest, flag)
+
+
+class DefaultsOnceFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to a flag's help unless the help already states its default or there
+    is none to state (ArgumentDefaultsHelpFormatter would print "(default: None)" after a help that
+    explains what None means)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, argparse.SUPPRESS)
+                or action.option_strings == [] or "%(default)" in text):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def scene_listing(protocol: str) -> str:
+    """One line per scene of the protocol's set: its name and the description its file gives."""
+    folder = SCENE_SETS[protocol]
+    lines = []
+    for name in available_scenes(folder):
+        try:
+            description = scene_config(f"{folder}/{name}" if folder else name)[0].get("description", "")
+        except (ValueError, FileNotFoundError) as exc:
+            description = f"(cannot be read: {exc})"
+        lines.append(f"{name:<10} {description}")
+    title = {"drot": "drot's own scenes (scenes/*.toml)", "paper": "the paper's protocol (scenes/paper/*.toml)"}
+    return f"{title.get(protocol, protocol)}:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def apply_protocol_defaults(args: argparse.Namespace, scene_defaults: dict | None = None) -> argparse.Namespace:
@@ -138,11 +189,12 @@ def scene_name(args: argparse.Namespace) -> str:
 
 #: drot-bench flag of each setting that OptimizeSettings checks.
 SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
-                 "match_interval": "--K", "rgbxy_fraction": "--hybrid-fraction", "max_points": "--max-points",
-                 "record_frames": "--frames", "starts": "--starts", "halving_interval": "--halving-interval"}
+                 "match_interval": "--match-interval", "rgbxy_fraction": "--rgbxy-fraction",
+                 "max_points": "--max-points", "record_frames": "--record-frames", "starts": "--starts",
+                 "halving_interval": "--halving-interval"}
 #: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
 FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
-               "hybrid_fraction": "--hybrid-fraction", "threshold": "--threshold",
+               "rgbxy_fraction": "--rgbxy-fraction", "threshold": "--threshold",
                "halving_interval": "--halving-interval"}
 SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds: 0 .. 2**32 - 1 is safe for both
 
@@ -152,7 +204,7 @@ def check_flags(args: argparse.Namespace) -> None:
     for dest, flag in FLOAT_FLAGS.items():
         value = getattr(args, dest)
         if value is not None and not math.isfinite(value):
-            raise ValueError(f"{flag} {value}: must be a finite number")
+            raise ValueError(f"{typed_flag(args, dest, flag)} {value}: must be a finite number")
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds}: must be an integer >= 1 (the number of random starts)")
     if not 0 <= args.first_seed <= SEED_LIMIT - args.seeds:
@@ -168,11 +220,11 @@ def check_flags(args: argparse.Namespace) -> None:
 def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
     """The runs' OptimizeSettings; its ValueError comes back naming the flag that holds the bad value."""
     values = {"iterations": args.iterations, "lr": args.lr, "lr_decay": args.lr_decay, "lam": args.lam,
-              "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.hybrid_fraction,
-              "max_points": args.max_points, "record_frames": args.frames, "starts": args.starts,
+              "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.rgbxy_fraction,
+              "max_points": args.max_points, "record_frames": args.record_frames, "starts": args.starts,
               "halving_interval": args.halving_interval}
     try:
-        return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.solver,
+        return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.sinkhorn_solver,
                                 background=args.background, l2_schedule=args.l2_schedule, device=args.device,
                                 backend=args.backend, progress=not args.no_progress)
     except ValueError as exc:
@@ -180,20 +232,36 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
             try:
                 OptimizeSettings(**{name: values[name]})
             except ValueError as one:
-                raise ValueError(f"{flag} {values[name]}: {one}") from None
+                raise ValueError(f"{typed_flag(args, name, flag)} {values[name]}: {one}") from None
         raise exc
+
+
+def _values(values: dict) -> str:
+    """Parameter values in a few characters (a long value, e.g. a texture, by its size)."""
+    def one(v):
+        flat = v if isinstance(v, list) and not any(isinstance(x, list) for x in v) else None
+        return "[" + ", ".join(f"{x:.3g}" for x in flat) + "]" if flat is not None and len(flat) <= 4 else "[...]"
+    return ", ".join(f"{k} {one(v)}" for k, v in values.items())
 
 
 def _run_line(label: str, seed: int, row: dict) -> str:
     mae = "n/a" if row.get("vertex_mae") is None else f"{float(row['vertex_mae']):.4f}"
-    return f"{label:<14} seed {seed}: vertex MAE {mae}, PSNR {float(row['psnr']):.2f} dB, {float(row['it_per_s']):.1f} it/s"
+    line = f"{label:<14} seed {seed}: vertex MAE {mae}, PSNR {float(row['psnr']):.2f} dB, {float(row['it_per_s']):.1f} it/s"
+    if "initial_parameters" in row:
+        line += f"; seeded start: {_values(row['initial_parameters'])}"
+    won = row.get("winning_start")
+    if won is not None:
+        line += (f"; won: start {won['index']} of {row.get('starts')}" + ("" if won["index"] == 0 else
+                 f" ({_values(won['initial_parameters'])})"))
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.list_scenes:
-        print("\n".join(available_scenes(SCENE_SETS[args.protocol])))
+        print(scene_listing(args.protocol))
         return 0
+    choose_threads(args.threads)
     try:
         cfg, path = scene_config(scene_name(args))
         args = apply_protocol_defaults(args, optimize_defaults(cfg, path))
@@ -251,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         write(plot=False, in_flight=True)  # the plot, and the clean-up of unfinished runs' files, at the end
 
     try:
-        run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.frames > 0), out_dir,
+        run_sweep(specs, BenchRunner(scene, settings, out_dir, animate=args.record_frames > 0), out_dir,
                   retry_failed=args.retry_failed, progress=False, on_record=on_record, redo=redo, executor=executor)
     except KeyboardInterrupt:
         # The store is the truth: a run stored just before the interrupt may not have reached on_record.
@@ -273,8 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"per method (success = {'PSNR >= ' if metric == 'psnr' else 'vertex MAE <= '}{threshold}):")
         print(report.format_table(agg, [c for c in ["method", "runs", "mean_mae", "median_mae", "success", "mean_psnr",
                                                     "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
+        gain = rgbxy_vs_l2(agg, args.starts)
+        if gain is not None:
+            print(f"\n{gain}" + ("" if args.starts == 1 else " (--starts 1: the same at one start)"))
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
-          f"{', animations' if args.frames > 0 else ''})")
+          f"{', animations' if args.record_frames > 0 else ''})")
     print(f"total wall time {time.perf_counter() - t0:.1f} s"
           + (f" (runs on {executor.describe()})" if not executor.in_process else ""))
     if failed:

@@ -86,6 +86,14 @@ class OptimizationResult:
     starts: tuple[StartRun, ...] = ()
     best_start: int = 0
 
+    def __repr__(self) -> str:
+        # The dataclass repr would dump every image and history record (tens of thousands of characters).
+        mae = "" if self.vertex_mae is None else f", vertex MAE {self.vertex_mae:.4g}"
+        starts = f", best of {len(self.starts)} starts: {self.best_start}" if len(self.starts) > 1 else ""
+        return (f"OptimizationResult(scene {self.scene_name!r}, {self.settings.schedule.strategy}, seed "
+                f"{self.settings.seed}, {self.settings.schedule.iterations} iterations{mae}, PSNR {self.psnr:.2f} dB, "
+                f"SSIM {self.ssim:.4f}{starts}, {self.wall_seconds:.1f} s; .summary() has every figure)")
+
     def summary(self) -> dict[str, Any]:
         """Scalar figures of the run (for tables, JSON and CSV)."""
         return {

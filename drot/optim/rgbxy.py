@@ -97,6 +97,12 @@ class RgbxyLoss:
         self._current: _Current | None = None
         self._calls = 0
 
+    def __repr__(self) -> str:
+        s = self.settings
+        b, h, w = self.images.shape[:3]
+        return (f"RgbxyLoss({b} view{'s' if b != 1 else ''} of {h}x{w}, matcher {s.matcher!r}, lam {s.lam}, "
+                f"blur {s.blur}, match_interval {s.match_interval}, background {s.background!r})")
+
     # ------------------------------------------------------------------ matching
     @property
     def views(self) -> tuple[int, ...]:

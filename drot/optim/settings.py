@@ -80,7 +80,8 @@ class ScheduleSettings:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+            raise ValueError(f"unknown strategy {unknown_names([self.strategy], STRATEGIES)}; "
+                             f"choose one of {', '.join(STRATEGIES)}")
         if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations <= 0:
             raise ValueError(f"iterations must be a positive integer, got {self.iterations!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -125,7 +126,8 @@ class MatchingSettings:
 
     def __post_init__(self) -> None:
         if self.matcher not in MATCHERS:
-            raise ValueError(f"unknown matcher {self.matcher!r}; valid names: {', '.join(MATCHERS)}")
+            raise ValueError(f"unknown matcher {unknown_names([self.matcher], MATCHERS)}; "
+                             f"valid names: {', '.join(MATCHERS)}")
         check_lam(self.lam)
         if not (self.blur > 0 and math.isfinite(self.blur)):
             raise ValueError(f"Sinkhorn blur (ε) must be positive and finite, got {self.blur}")
@@ -194,7 +196,7 @@ class RecordSettings:
 
 
 #: The number of batched starts drot's benchmarks use by default (``drot-bench --starts``, Table 1's
-#: "drot" row), chosen from ``benchmarks/any_angle.py`` (README, "Any start"). ``drot.optimize``
+#: "drot" row), chosen from ``benchmarks/any_angle.py`` (benchmarks/README.md, "Any start"). ``drot.optimize``
 #: itself defaults to one start, the paper's single run, so a loop you own is not silently multiplied.
 RECOMMENDED_STARTS = 8
 #: How a multi-start run places its starts (:attr:`StartSettings.start_set`).

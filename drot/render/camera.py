@@ -90,6 +90,32 @@ class Camera:
     def to(self, device) -> "Camera":
         return dataclasses.replace(self, eye=self.eye.to(device), target=self.target.to(device), up=self.up.to(device))
 
+    @classmethod
+    def from_opencv(cls, K, R, t, image_size: tuple[int, int], near: float = 0.01, far: float = 100.0,
+                    tolerance: float = 1.0) -> "Camera":
+        """The camera of a photograph calibrated the OpenCV way: intrinsics ``K`` ``[3, 3]`` (pixels) and
+        extrinsics ``R`` ``[3, 3]``, ``t`` ``[3]`` mapping world to camera coordinates (x right, y down,
+        z forward; ``x_cam = R x_world + t``), for an image of ``image_size = (H, W)`` pixels.
+
+        drot's cameras are pinhole cameras with square pixels and the principal point at the image
+        centre: ``fx`` and ``fy`` must agree, and ``(cx, cy)`` must lie within ``tolerance`` pixels of
+        ``((W - 1) / 2, (H - 1) / 2)`` (OpenCV's pixel centres are integers); crop or pad the image
+        around the principal point first otherwise (docs/photographs.md)."""
+        K, R, t = (torch.as_tensor(a, dtype=torch.float64) for a in (K, R, t))
+        h, w = (int(x) for x in image_size)
+        fx, fy, cx, cy = float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2])
+        if abs(fx - fy) > 1e-3 * max(fx, fy) or abs(float(K[0, 1])) > 1e-6 * fx:
+            raise ValueError(f"Camera.from_opencv: drot needs square pixels without skew, got fx {fx}, fy {fy}, "
+                             f"skew {float(K[0, 1])}; resample the image so that fx = fy")
+        if abs(cx - (w - 1) / 2) > tolerance or abs(cy - (h - 1) / 2) > tolerance:
+            raise ValueError(f"Camera.from_opencv: the principal point ({cx:g}, {cy:g}) is not at the centre "
+                             f"({(w - 1) / 2:g}, {(h - 1) / 2:g}) of the {w}x{h} image; crop or pad the image so "
+                             f"that it is (docs/photographs.md)")
+        eye = -R.T @ t
+        forward, down = R.T @ torch.tensor([0.0, 0.0, 1.0], dtype=R.dtype), R.T @ torch.tensor([0.0, 1.0, 0.0], dtype=R.dtype)
+        fov_y = math.degrees(2 * math.atan(h / (2 * fy)))
+        return cls(eye.float(), (eye + forward).float(), (-down).float(), fov_y, near, far)
+
 
 def square_views(distance: float = 2.0, jitter: float = 0.1, center=(0.0, 0.0, 0.0), fov_y: float = 60.0,
                  near: float = 0.01, far: float = 100.0, seed: int = 0) -> list[Camera]:

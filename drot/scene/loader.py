@@ -124,8 +124,17 @@ def available_scenes(folder: str = "") -> list[str]:
     return sorted({p.stem for d in scene_dirs() for p in (d / folder).glob("*.toml")})
 
 
+#: Suffixes of the mesh files drot.load_mesh reads: given to load_scene by mistake, they get a pointer.
+MESH_SUFFIXES = (".obj", ".ply", ".glb", ".gltf", ".stl", ".off")
+
+
 def find_scene_file(name: str | os.PathLike) -> Path:
     path = Path(name)
+    if path.suffix.lower() in MESH_SUFFIXES:
+        raise ValueError(f"{str(name)!r} is a mesh file; load_scene expects a scene name "
+                         f"({', '.join(available_scenes()) or 'none found'}) or a .toml scene file. For a mesh: "
+                         f"drot.load_mesh({str(name)!r}) and a drot.Scene around it, or a scene file with "
+                         f"[mesh] file = {path.name!r} (docs/python-scenes.md)")
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise FileNotFoundError(f"scene file not found: {path}")

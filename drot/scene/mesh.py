@@ -98,6 +98,21 @@ class Mesh:
             raise MeshError("mesh is degenerate: all vertices coincide")
         return dataclasses.replace(self, vertices=(self.vertices - (lo + hi) / 2) / scale)
 
+    def with_texture(self, texture, projection: str | None = None, axis: str = "z") -> "Mesh":
+        """The same mesh with the albedo ``texture`` (a ``[Ht, Wt, 3]`` tensor, row 0 = v of 0, or an
+        image file's path), on its own UVs or, with ``projection`` (``"planar"``, ``"spherical"``,
+        ``"cylindrical"`` about ``axis``), on projected ones — what a scene file's ``uv`` and
+        ``texture`` keys do."""
+        from .mesh_files import load_texture  # here, not at the top: mesh_files imports this module
+        from .texture import project_uvs
+
+        if isinstance(texture, (str, os.PathLike)):
+            texture = load_texture(texture)
+        uvs = self.uvs if projection is None else project_uvs(self.vertices, projection, axis)
+        if uvs is None:
+            raise MeshError("with_texture: this mesh has no UVs; give a projection, e.g. projection=\"planar\"")
+        return dataclasses.replace(self, uvs=uvs, texture=torch.as_tensor(texture, dtype=torch.float32))
+
     @staticmethod
     def concatenate(meshes: "list[Mesh]") -> "Mesh":
         """Merge several meshes into one (vertex colours default to grey where one lacks them).

@@ -23,6 +23,13 @@ def _as_tensor(value, name: str) -> torch.Tensor:
     return t
 
 
+def _short(t: torch.Tensor) -> str:
+    """A value in a few characters: the numbers of a small tensor, else its shape and range."""
+    if t.numel() <= 4:
+        return "[" + ", ".join(f"{float(x):.4g}" for x in t.reshape(-1)) + "]"
+    return f"[{float(t.min()):.3g} .. {float(t.max()):.3g}]"
+
+
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """One optimisable parameter.
@@ -74,6 +81,12 @@ class Parameter:
                 raise ValueError(f"parameter {self.name!r}: pivot must be a [3] point, got shape {tuple(pivot.shape)}")
             object.__setattr__(self, "pivot", pivot)
         KINDS[self.kind].validate(self)
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(n) for n in self.target.shape)
+        start = (f"initial {_short(self.initial)}" if self.initial is not None
+                 else f"init_range {tuple(float(x) for x in self.init_range)}")
+        return f"Parameter({self.name!r}, {self.kind} [{shape}], target {_short(self.target)}, {start})"
 
     def sample_initial(self, generator: torch.Generator) -> torch.Tensor:
         """The start value: ``initial`` if fixed, else a uniform draw from ``init_range``."""

@@ -121,6 +121,16 @@ class Scene:
         """What the parameter kinds see of this scene (see :mod:`drot.scene.kinds`)."""
         return SceneContext(self.name, self.geometry)
 
+    def __repr__(self) -> str:
+        # Short: the dataclass repr dumps every vertex, camera and texture tensor.
+        h, w = self.resolution
+        parts = [f"{self.name!r}", f"{self.num_views} view{'s' if self.num_views != 1 else ''} of {h}x{w}",
+                 f"{self.mesh.num_vertices} vertices, {self.mesh.num_faces} faces"]
+        if self.objects:
+            parts.append(f"objects {', '.join(o.name for o in self.objects)}")
+        parts.append("parameters " + ", ".join(repr(p) for p in self.parameters))
+        return f"Scene({'; '.join(parts)})"
+
     @property
     def num_views(self) -> int:
         return len(self.cameras)

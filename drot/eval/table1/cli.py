@@ -133,6 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     written = write_outputs(out_dir, protocol, scenes, specs, cells, records, curves=not args.no_curves)
     print((out_dir / "table1.md").read_text())
     print(f"table1: wrote {', '.join(p.name for p in written)} in {out_dir} ({time.perf_counter() - t0:.0f} s)")
+    failed = {s.key: records[s.key] for s in specs if s.key in records and records[s.key].get("status") != "ok"}
+    if failed:
+        # A sweep with failed runs is not a result: say so in the exit code (CI, scripts), naming why.
+        reasons = sorted({str(rec.get("error", "")).splitlines()[0] if rec.get("error") else "unknown error"
+                          for rec in failed.values()})
+        print(f"table1: {len(failed)} run(s) failed ({'; '.join(reasons)}); the table lacks them "
+              f"(--retry-failed reruns them; the optical-flow rows need pip install \"drot[flow]\")", file=sys.stderr)
+        return 1
     return 0
 
 
