@@ -1,0 +1,290 @@
+"""A multiscale, sparse Sinkhorn for pixel point sets (after Schmitzer's sparse multiscale scaling
+and GeomLoss's multiscale backend, here for 5-D RGBXY points pooled by their XY position).
+
+Same convention, schedule and outputs as :mod:`~drot.matching.sinkhorn_kernel` (GeomLoss's
+symmetric ε-scaling loop: temperatures ``diameter² ... blur²``, averaged updates, a final
+extrapolation step), but each step runs on one level of an XY :func:`~drot.matching.pyramid.pyramid`
+of both clouds and only on a sparse list of candidate pairs ``(i, j)``:
+
+* **Levels.** A step at temperature ε runs on the coarsest level whose cells (in embedded units,
+  ``sqrt(1-λ) / grid``) are at most ``rho · sqrt(ε)``: pooling that finely changes the kernel
+  ``exp(-C/ε)`` little. So the large temperatures, which find the far-away matches, run on a few
+  pooled points, and only the last ones on the pixels. The points themselves (level 0) are
+  where the last temperature runs when the blur is under a cell of the first pooled grid; when the
+  blur spans several pixels (256² and more at blur 0.01) the last steps run on pooled targets and
+  only the projection goes down to the pixels (source side), which the kernel's width justifies.
+* **Pairs.** The coarsest level uses every pair. At each jump to a finer level the pairs are the
+  children of the pairs that the coarser plan supports — entries within ``truncation`` of their
+  row's or their column's maximum (the union keeps every row and every column covered) — then
+  truncated again with the finer points and the prolongated potentials. So the fine levels cost
+  O(N·k) with k the number of pairs within a few kernel widths, not O(N·M).
+* **Prolongation.** A child's potential is its parent's plus the first-order change of the cost
+  around the parent's barycentric target, ``f(x) ≈ f(x̄) + ½|x|² - ½|x̄|² - (x - x̄)·T(x̄)``
+  (the potential's gradient is ``x - T(x)``): children of one cell that sit a cell apart would
+  otherwise carry an error of ``h · displacement / ε``, tens in log units.
+* **Updates.** Log-domain on a flat pair list: one gather per side, one ``exp``, one
+  ``index_add_`` per marginal; potentials as stabiliser, redone with row/column maxima
+  (``scatter_reduce``) when a sum under- or overflows, as the dense kernel does.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .pyramid import PyramidLevel, pyramid
+from .sinkhorn_kernel import TransportProblem, _steps, epsilon_schedule
+
+__all__ = ["solve", "TRUNCATION", "RHO", "pairs_estimate"]
+
+#: Pairs whose plan entry is below this fraction of both their row's and their column's maximum
+#: are dropped (measured in tests/test_matching_multiscale.py and benchmarks/matching_speed.py).
+TRUNCATION = 1e-5
+#: A level is used at temperature ε when its cells are at most ``RHO · sqrt(ε)`` wide.
+RHO = 1.0
+_NEG = -1e30
+_CHUNK = 1 << 22  # pairs per chunk when forming costs (bounds the [chunk, 5] temporaries)
+
+
+def pairs_estimate(n: int, m: int, blur: float, lam: float = 0.5, truncation: float = TRUNCATION) -> int:
+    """Rough count of the finest level's pairs for ``n`` vs ``m`` image points (a memory bound).
+
+    A row keeps the pixels within ``blur · sqrt(2 ln(1/truncation))`` (embedded units) of its
+    match, a disc of that radius in XY at the pixel pitch ``sqrt(1-λ) / sqrt(m)``; the union with
+    the column test at most doubles it."""
+    radius = blur * math.sqrt(2.0 * math.log(1.0 / truncation))
+    pitch = math.sqrt(max(1e-12, 1.0 - lam)) / math.sqrt(max(1, m))
+    per_row = min(m, math.pi * (radius / pitch) ** 2 + 1)
+    return int(2 * n * per_row)
+
+
+class _Pairs:
+    """A sparse transport problem: points of one level and the candidate pairs ``(I, J)``.
+
+    ``x`` [n, 5] and ``y`` [m, 5] embedded, centred (compute dtype); ``loga`` [n], ``logb`` [m]
+    float64 (``-1e30`` for massless points); ``I``, ``J`` [P] int64; ``C`` [P] ``½|x_I - y_J|²``."""
+
+    def __init__(self, x: Tensor, y: Tensor, loga: Tensor, logb: Tensor, I: Tensor, J: Tensor,
+                 C: Tensor | None = None) -> None:
+        self.x, self.y, self.loga, self.logb, self.I, self.J = x, y, loga, logb, I, J
+        self.n, self.m, self.dtype = x.shape[0], y.shape[0], x.dtype
+        self.rows_mass, self.cols = loga > 0.5 * _NEG, logb > 0.5 * _NEG
+        self.C = _costs(x, y, I, J) if C is None else C
+        self.log_low = 0.5 * math.log(torch.finfo(self.dtype).tiny)
+
+    def _z(self, f: Tensor, g: Tensor, eps: float) -> Tensor:
+        """``log π_IJ = log a_I + log b_J + (f_I + g_J - C_IJ) / ε`` [P] (compute dtype)."""
+        u = (self.loga + f / eps).to(self.dtype)
+        v = (self.logb + g / eps).to(self.dtype)
+        z = u.index_select(0, self.I)
+        z += v.index_select(0, self.J)
+        return z.add_(self.C, alpha=-1.0 / eps)
+
+    def log_sums(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor, bool]:
+        """``log(Σ_j π_ij / a_i)`` [n], ``log(Σ_i π_ij / b_j)`` [m] (float64) and whether the
+        potential-stabilised sums were safe (else they are redone max-stabilised)."""
+        p = self._z(f, g, eps).exp_()
+        r = torch.zeros(self.n, dtype=self.dtype, device=p.device).index_add_(0, self.I, p)
+        c = torch.zeros(self.m, dtype=self.dtype, device=p.device).index_add_(0, self.J, p)
+        lr, lc = r.double().log_(), c.double().log_()
+        bad = ((~torch.isfinite(lr) | (lr <= self.log_low)) & self.rows_mass).any() \
+            | ((~torch.isfinite(lc) | (lc <= self.log_low)) & self.cols).any()
+        if not bool(bad):
+            return lr - self.loga, lc - self.logb, True
+        z = self._z(f, g, eps)
+        return _segment_lse(z, self.I, self.n) - self.loga, _segment_lse(z, self.J, self.m) - self.logb, False
+
+    def scores(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+        """Row-relative ``log b_J + (g_J - C)/ε`` and column-relative ``log a_I + (f_I - C)/ε`` [P]
+        (each misses a term constant along its row / column)."""
+        c = self.C * (-1.0 / eps)
+        row = (self.logb + g / eps).to(self.dtype).index_select(0, self.J).add_(c)
+        col = (self.loga + f / eps).to(self.dtype).index_select(0, self.I).add_(c)
+        return row, col
+
+    def support(self, f: Tensor, g: Tensor, eps: float, truncation: float) -> Tensor:
+        """The pairs to keep [P] bool: plan entries at least ``truncation`` times their row's or
+        their column's largest."""
+        row, col = self.scores(f, g, eps)
+        return _relative(row, self.I, self.n, truncation)[1] | _relative(col, self.J, self.m, truncation)[1]
+
+    def subset(self, keep: Tensor) -> "_Pairs":
+        """The same level restricted to the pairs ``keep`` [P] bool (costs reused)."""
+        return _Pairs(self.x, self.y, self.loga, self.logb, self.I[keep], self.J[keep], self.C[keep])
+
+
+def _costs(x: Tensor, y: Tensor, I: Tensor, J: Tensor) -> Tensor:
+    """``½|x_I - y_J|²`` [P], in chunks (the differences are formed exactly, not expanded)."""
+    out = torch.empty(I.shape[0], dtype=x.dtype, device=x.device)
+    for s in range(0, I.shape[0], _CHUNK):
+        d = x.index_select(0, I[s:s + _CHUNK]) - y.index_select(0, J[s:s + _CHUNK])
+        out[s:s + _CHUNK] = 0.5 * (d * d).sum(1)
+    return out
+
+
+def _segment_max(z: Tensor, index: Tensor, n: int) -> Tensor:
+    return torch.full((n,), -math.inf, dtype=z.dtype, device=z.device).scatter_reduce_(
+        0, index, z, "amax", include_self=True)
+
+
+def _segment_lse(z: Tensor, index: Tensor, n: int) -> Tensor:
+    """Max-stabilised ``log Σ exp(z)`` per segment [n] float64 (-inf for empty segments)."""
+    mx = _segment_max(z, index, n)
+    mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
+    s = torch.zeros(n, dtype=z.dtype, device=z.device).index_add_(0, index, (z - mx[index]).exp_())
+    return s.double().log_() + mx.double()
+
+
+def _relative(score: Tensor, index: Tensor, n: int, truncation: float) -> tuple[Tensor, Tensor]:
+    """Weights ``exp(score - segment max)`` [P] and whether each is >= ``truncation``."""
+    w = (score - _segment_max(score, index, n).index_select(0, index)).exp_()
+    return w, w >= truncation
+
+
+def _expand(I: Tensor, J: Tensor, src: PyramidLevel, tgt: PyramidLevel | None) -> tuple[Tensor, Tensor]:
+    """The pairs of children: every child of ``I`` (level ``src``) with every child of ``J``
+    (level ``tgt``; ``None`` keeps ``J`` as it is)."""
+    ci, owner = src.children(I)
+    J = J.index_select(0, owner)
+    if tgt is None:
+        return ci, J
+    cj, owner = tgt.children(J)
+    return ci.index_select(0, owner), cj
+
+
+def _extrapolate(pairs, keep, f, g, eps, src_c, tgt_c, emb_fine):
+    """GeomLoss's jump: f(x_i) = -ε log Σ_J b_J exp((g_J - C(x_i, y_J))/ε) over the coarse targets
+    J of the parent's kept pairs (and the same for g)."""
+    I, J = pairs.I[keep], pairs.J[keep]
+    ci, owner = src_c.children(I)
+    Jc = J.index_select(0, owner)
+    d = emb_fine[0].index_select(0, ci) - pairs.y.index_select(0, Jc)
+    z = ((pairs.logb + g / eps).to(pairs.dtype).index_select(0, Jc) - 0.5 * (d * d).sum(1) / eps)
+    f_new = -eps * _segment_lse(z, ci, emb_fine[0].shape[0])
+    cj, owner = tgt_c.children(J)
+    Ic = I.index_select(0, owner)
+    d = emb_fine[1].index_select(0, cj) - pairs.x.index_select(0, Ic)
+    z = ((pairs.loga + f / eps).to(pairs.dtype).index_select(0, Ic) - 0.5 * (d * d).sum(1) / eps)
+    g_new = -eps * _segment_lse(z, cj, emb_fine[1].shape[0])
+    return f_new, g_new
+
+
+def _log_mass(mass: Tensor) -> Tensor:
+    return torch.where(mass > 0, mass.clamp_min(1e-300).log(), torch.full_like(mass, _NEG))
+
+
+def _grids(n: int) -> list[int]:
+    """Candidate pooled grids, finest first: 2 x 2 pooling of a ``sqrt(n)``-sided image, down to 1."""
+    top = max(0, math.ceil(math.log2(max(1.0, math.sqrt(n)))) - 1)
+    return [2 ** k for k in range(top, -1, -1)]
+
+
+def _level(grids: list[int], xy_scale: float, eps: float, rho: float) -> int:
+    """Index of the coarsest level (0 = the points, k = ``grids[k-1]``) usable at temperature ε."""
+    best = 0
+    for k, grid in enumerate(grids, start=1):
+        if xy_scale / grid <= rho * math.sqrt(eps):
+            best = k
+    return best
+
+
+def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: int, want_plan: bool,
+               truncation: float, rho: float):
+    dt = p.dtype
+    eps_list = epsilon_schedule(p.diameter, blur, scaling)
+    steps = [(kinds[0], eps[0]) for kinds, eps in _steps([eps_list], final_iters)]
+    grids = _grids(max(p.n, p.m))
+    xy_scale = float(p.scale[3])
+    last = 0 if want_plan else _level(grids, xy_scale, blur ** 2, rho)
+    levels = [max(last, _level(grids, xy_scale, e, rho)) for _, e in steps]
+    used = sorted({k for k in levels if k > 0}, reverse=True)
+    pyr_grids = [grids[k - 1] for k in used]
+    position = {k: i + 1 for i, k in enumerate(sorted(used))}
+    position[0] = 0
+    scale, centre = p.scale.to(dt), p.centre.to(dt)
+    src = pyramid(p.x_raw, p.a64, sorted(pyr_grids, reverse=True), spread_of=p.x)
+    tgt = pyramid(p.y_raw, p.b64, sorted(pyr_grids, reverse=True), spread_of=p.y)
+    emb = [(lv_s.points * scale - centre, lv_t.points * scale - centre) for lv_s, lv_t in zip(src, tgt)]
+    emb[0] = (p.x, p.y)
+
+    def level_pairs(pos: int, I: Tensor, J: Tensor) -> _Pairs:
+        return _Pairs(emb[pos][0], emb[pos][1], _log_mass(src[pos].mass), _log_mass(tgt[pos].mass), I, J)
+
+    pos = position[levels[0]]
+    n0, m0 = len(src[pos]), len(tgt[pos])
+    dev = p.device
+    I = torch.arange(n0, device=dev).repeat_interleave(m0)
+    J = torch.arange(m0, device=dev).repeat(n0)
+    pairs = level_pairs(pos, I, J)
+    f = torch.zeros(pairs.n, dtype=torch.float64, device=dev)
+    g = torch.zeros(pairs.m, dtype=torch.float64, device=dev)
+    fallbacks, prev_eps, peak_pairs = 0, steps[0][1], pairs.I.shape[0]
+    for (kind, eps), k in zip(steps, levels):
+        if position[k] != pos:  # jump to the next finer level
+            keep = pairs.support(f, g, prev_eps, truncation)
+            fine = position[k]
+            f, g = _extrapolate(pairs, keep, f, g, prev_eps, src[pos], tgt[pos], emb[fine])
+            I, J = _expand(pairs.I[keep], pairs.J[keep], src[pos], tgt[pos])
+            cand = level_pairs(fine, I, J)
+            peak_pairs = max(peak_pairs, I.shape[0])
+            pairs, pos = cand.subset(cand.support(f, g, eps, truncation)), fine
+            del cand
+        lr, lc, ok = pairs.log_sums(f, g, eps)
+        fallbacks += 0 if ok else 1
+        rate = 1.0 if kind != 1 else 0.5
+        if kind == 0:
+            f_new, g_new = -eps * lr, -eps * lc
+        else:
+            f_new, g_new = f - rate * eps * lr, g - rate * eps * lc
+        f = torch.where(pairs.rows_mass, f_new, f)
+        g = torch.where(pairs.cols, g_new, g)
+        prev_eps = eps
+    eps = prev_eps
+    # Projection of every source point: softmax over its pairs of log b_J + (g_J - C_iJ)/ε.
+    if pos == 0:
+        final = pairs
+    else:  # targets stay pooled; the sources go down to the points
+        keep = pairs.support(f, g, eps, truncation)
+        I, J = _expand(pairs.I[keep], pairs.J[keep], src[pos], None)
+        final = _Pairs(p.x, emb[pos][1], _log_mass(p.a64), pairs.logb, I, J)
+    row, _ = final.scores(torch.zeros(final.n, dtype=torch.float64, device=dev), g, eps)
+    w, _ = _relative(row, final.I, final.n, 0.0)
+    den = torch.zeros(final.n, dtype=dt, device=dev).index_add_(0, final.I, w).double()
+    share = (p.a64 / den).to(dt).index_select(0, final.I) * w  # the plan's entries a_i P_ij
+    if want_plan:
+        plan = torch.zeros(p.n, p.m, dtype=dt, device=dev)
+        plan[final.I, final.J] = share
+        return p.expand_columns(plan)
+    y_raw = tgt[pos].points.to(dt)
+    spread = tgt[pos].spread.to(dt)
+    num = torch.zeros(p.n, 6, dtype=dt, device=dev).index_add_(
+        0, final.I, w[:, None] * torch.cat([y_raw.index_select(0, final.J),
+                                             (2.0 * final.C + spread.index_select(0, final.J))[:, None]], 1))
+    num = num.double() / den[:, None]
+    cost = float((p.a64 * num[:, 5]).sum())
+    col = torch.zeros(final.m, dtype=dt, device=dev).index_add_(0, final.J, share)
+    col_err = float((col.double() - tgt[pos].mass).abs().sum())
+    info: dict[str, Any] = {"solver": "multiscale", "iterations": len(steps), "temperatures": len(eps_list),
+                            "diameter": p.diameter, "marginal_error": col_err, "stabilised_fallbacks": fallbacks,
+                            "grids": [grids[k - 1] if k else 0 for k in levels], "pairs": int(final.I.shape[0]),
+                            "peak_pairs": peak_pairs}
+    return num[:, :5].to(p.dtype), cost, info
+
+
+def solve(problems: list[TransportProblem], blur: float, scaling: float, *, final_iters: int = 0,
+          want_plan: bool = False, truncation: float = TRUNCATION, rho: float = RHO) -> list:
+    """Solve every problem with the multiscale sparse Sinkhorn, one after another.
+
+    Returns what :func:`drot.matching.sinkhorn_kernel.solve` returns — per problem ``(targets [N, 5]
+    raw RGBXY, cost, info)`` or, with ``want_plan``, the row-normalised plan ``[N, M]`` (dense, for
+    tests) — with ``info["solver"] = "multiscale"`` and, in addition, ``grids`` (the pooled grid of
+    each step, 0 = the points), ``pairs`` (pairs of the projection) and ``peak_pairs``."""
+    out = []
+    for p in problems:
+        res = _solve_one(p, blur, scaling, final_iters, want_plan, truncation, rho)
+        if not want_plan:
+            res[2]["batch"] = len(problems)
+        out.append(res)
+    return out
