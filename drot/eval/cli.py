@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resolution of the L2 iterations: fixed, multires (8² → full, render and loss) or "
                         "downsampled (full render, loss on 8² → full)")
     p.add_argument("--solver", default=DEFAULTS["sinkhorn_solver"], choices=list(SOLVERS),
-                   help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
+                   help="Sinkhorn solver: drot's fast (dense) or multiscale (sparse) solver, auto "
+                        "(multiscale for large point sets) or the GeomLoss reference")
     p.add_argument("--max-points", type=int, default=DEFAULTS["max_points"],
                    help="cap on points per side of a matching (subsampling)")
     p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES))

@@ -18,10 +18,12 @@ of both clouds and only on a sparse list of candidate pairs ``(i, j)``:
   row's or their column's maximum (the union keeps every row and every column covered) — then
   truncated again with the finer points and the prolongated potentials. So the fine levels cost
   O(N·k) with k the number of pairs within a few kernel widths, not O(N·M).
-* **Prolongation.** A child's potential is its parent's plus the first-order change of the cost
-  around the parent's barycentric target, ``f(x) ≈ f(x̄) + ½|x|² - ½|x̄|² - (x - x̄)·T(x̄)``
-  (the potential's gradient is ``x - T(x)``): children of one cell that sit a cell apart would
-  otherwise carry an error of ``h · displacement / ε``, tens in log units.
+* **Extrapolation.** At a jump the finer points' potentials are GeomLoss's: one softmin of the
+  coarser level's potentials over the coarser points that their parent's kept pairs reach,
+  ``f(x_i) = -ε log Σ_J b_J exp((g_J - C(x_i, y_J))/ε)`` (and the same for ``g``). Copying the
+  parent's potential, or its first-order Taylor expansion, was measured worse (64² images: column
+  marginal error 1.07 and 1.18 against 0.19; averaged potentials are not softmins, so their
+  gradient is not ``x - T(x)``).
 * **Updates.** Log-domain on a flat pair list: one gather per side, one ``exp``, one
   ``index_add_`` per marginal; potentials as stabiliser, redone with row/column maxima
   (``scatter_reduce``) when a sum under- or overflows, as the dense kernel does.
