@@ -1,13 +1,15 @@
-"""An image pyramid of an RGBXY point set: points pooled in nested square cells of the XY plane.
+"""A pyramid of a point set: points pooled in nested cubic cells of their own space.
 
-Level 0 is the point set itself; level ``k`` pools the points whose XY position falls in one cell
-of a ``G_k x G_k`` grid over the unit square (``G_1 > G_2 > ...``, each a power of two divided by
-the next, so cells nest). For the points of an ``H x W`` image with ``H = W = 2^n`` and grids
-``2^(n-1), 2^(n-2), ...`` this is plain 2 x 2 pooling; it works as well for clouds that are not a
-grid (pooled background blocks, random points): a cell pools whatever falls in it, and cells
-with no point do not exist. Positions outside the unit square are clamped to its border cells.
+Level 0 is the point set itself; level ``k`` pools the points that fall in one cell of a grid of
+cubes of side ``h_k`` (``h_1 < h_2 < ...``, each twice the previous, from a common origin, so
+cells nest). For RGBXY points (embedded, :func:`~drot.matching.base.embed`) the cells cut colour
+as well as position: a cell never mixes colours farther apart than its side, so the pooled
+kernel ``exp(-C/ε)`` stays close to its members' whenever ``h_k`` is small against ``sqrt(ε)``.
+On an image with ``2^n`` pixels per side and ``h_1`` twice the pixel pitch this is 2 x 2 pooling
+wherever neighbouring pixels have close colours (the background, smooth shading), finer at edges.
+Cells with no point do not exist.
 
-A pooled point has the mass-weighted mean features of its members (their plain mean when they
+A pooled point has the mass-weighted mean position of its members (their plain mean when they
 are all massless) and their summed mass, so mass and mean are preserved level to level.
 """
 from __future__ import annotations
@@ -27,9 +29,7 @@ class PyramidLevel:
     Attributes:
         points: [n, D] pooled features (mass-weighted means), the input's dtype.
         mass: [n] float64 summed masses.
-        spread: [n] float64 mass-weighted mean of ``|p - points|²`` over the members ``p``
-            (0 at level 0): what pooling loses of a quadratic cost.
-        grid: cells per side of the grid (0 for level 0, the points themselves).
+        cell: side of the cells (0 for level 0, the points themselves).
         parent: [n] int64 index of each point's cell in the next coarser level (None on the coarsest).
         child_order: [n_finer] int64 indices of the next finer level's points, grouped by cell, and
         child_start: [n + 1] int64 offsets into ``child_order`` (None on level 0).
@@ -37,8 +37,7 @@ class PyramidLevel:
 
     points: Tensor
     mass: Tensor
-    spread: Tensor
-    grid: int
+    cell: float
     parent: Tensor | None = None
     child_order: Tensor | None = None
     child_start: Tensor | None = None
@@ -53,8 +52,8 @@ class PyramidLevel:
         flat = table.index_select(0, index).reshape(-1)  # [K * most children], -1 padded: no ragged loop
         if self.full:
             return flat, torch.arange(index.shape[0], device=index.device).repeat_interleave(table.shape[1])
-        sel = (flat >= 0).nonzero().squeeze(1)
-        return flat.index_select(0, sel), sel // table.shape[1]
+        count = self.child_start[1:] - self.child_start[:-1]
+        return flat[flat >= 0], torch.repeat_interleave(count.index_select(0, index))
 
     @property
     def full(self) -> bool:
@@ -76,55 +75,50 @@ class PyramidLevel:
         return table
 
 
-def _cells(xy: Tensor, grid: int) -> Tensor:
-    """Row-major cell index [N] of positions ``xy`` [N, 2] in a ``grid x grid`` grid of the unit square."""
-    ij = (xy.double() * grid).floor().clamp_(0, grid - 1).long()
-    return ij[:, 1] * grid + ij[:, 0]
+def _cells(q: Tensor) -> Tensor:
+    """One int64 key [N] per row of the integer cell coordinates ``q`` [N, D] (>= 0)."""
+    base = int(q.max()) + 1 if q.numel() else 1
+    key = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
+    for d in range(q.shape[1]):
+        key = key * base + q[:, d]
+    return key
 
 
-def pyramid(points: Tensor, mass: Tensor, grids: list[int], xy: Tensor | None = None,
-            spread_of: Tensor | None = None) -> list[PyramidLevel]:
-    """Pool ``points`` [N, D] of masses ``mass`` [N] (>= 0) on each grid of ``grids``.
+def pyramid(points: Tensor, mass: Tensor, cells: list[float]) -> list[PyramidLevel]:
+    """Pool ``points`` [N, D] of masses ``mass`` [N] (>= 0) in cubes of each side in ``cells``.
 
     Args:
-        points: [N, D] features to pool (e.g. embedded RGBXY).
+        points: [N, D] coordinates (e.g. embedded RGBXY, D = 5); cells count from their minimum.
         mass: [N] masses, any floating dtype (pooled in float64).
-        grids: cells per side, strictly decreasing, each a multiple of the next (e.g. [64, 32, 16]).
-        xy: [N, 2] positions that decide the cells (default ``points[:, 3:5]``), in the unit square.
-        spread_of: [N, E] features whose pooling loss :attr:`PyramidLevel.spread` measures
-            (default ``points``).
+        cells: cube sides, strictly increasing, each twice the previous (nested grids).
 
     Returns:
-        ``[level 0, level 1, ...]``, one level per grid after the points themselves.
+        ``[level 0, level 1, ...]``, one level per cell size after the points themselves.
     """
-    if any(g < 1 for g in grids) or any(a <= b or a % b for a, b in zip(grids, grids[1:])):
-        raise ValueError(f"pyramid grids must be positive, strictly decreasing and nested, got {grids}")
-    xy = points[:, 3:5] if xy is None else xy
-    feat = (points if spread_of is None else spread_of).double()
+    if any(c <= 0 for c in cells) or any(abs(b - 2 * a) > 1e-9 * b for a, b in zip(cells, cells[1:])):
+        raise ValueError(f"pyramid cells must be positive, each twice the previous, got {cells}")
+    dev = points.device
+    rel = (points.double() - points.double().min(0).values) if points.shape[0] else points.double()
     m64 = mass.double()
-    levels = [PyramidLevel(points, m64, torch.zeros_like(m64), 0)]
-    prev_inverse = torch.arange(points.shape[0], device=points.device)  # point -> cell of the previous level
-    for grid in grids:
-        cells, inverse = torch.unique(_cells(xy, grid), return_inverse=True)
-        n = cells.shape[0]
-        pooled_mass = torch.zeros(n, dtype=torch.float64, device=points.device).index_add_(0, inverse, m64)
-        count = torch.zeros(n, dtype=torch.float64, device=points.device).index_add_(
-            0, inverse, torch.ones_like(m64))
+    levels = [PyramidLevel(points, m64, 0.0)]
+    prev_inverse = torch.arange(points.shape[0], device=dev)  # point -> cell of the previous level
+    for cell in cells:
+        # floor(r / 2h) = floor(floor(r / h) / 2): the cells of successive levels nest.
+        _, inverse = torch.unique(_cells((rel / cell).floor_().long()), return_inverse=True)
+        n = int(inverse.max()) + 1
+        pooled_mass = torch.zeros(n, dtype=torch.float64, device=dev).index_add_(0, inverse, m64)
+        count = torch.zeros(n, dtype=torch.float64, device=dev).index_add_(0, inverse, torch.ones_like(m64))
         # Massless cells take the plain mean of their members (their weight is then 1 each).
         w = torch.where(pooled_mass[inverse] > 0, m64, torch.ones_like(m64))
         wsum = torch.where(pooled_mass > 0, pooled_mass, count)
-        mean = torch.zeros(n, points.shape[1], dtype=torch.float64, device=points.device).index_add_(
+        mean = torch.zeros(n, points.shape[1], dtype=torch.float64, device=dev).index_add_(
             0, inverse, w[:, None] * points.double()) / wsum[:, None]
-        fmean = torch.zeros(n, feat.shape[1], dtype=torch.float64, device=points.device).index_add_(
-            0, inverse, w[:, None] * feat) / wsum[:, None]
-        spread = torch.zeros(n, dtype=torch.float64, device=points.device).index_add_(
-            0, inverse, w * ((feat - fmean[inverse]) ** 2).sum(1)) / wsum
         prev = levels[-1]
-        parent = torch.empty(len(prev), dtype=torch.long, device=points.device).scatter_(0, prev_inverse, inverse)
+        parent = torch.empty(len(prev), dtype=torch.long, device=dev).scatter_(0, prev_inverse, inverse)
         order = torch.argsort(parent, stable=True)
-        start = torch.zeros(n + 1, dtype=torch.long, device=points.device)
+        start = torch.zeros(n + 1, dtype=torch.long, device=dev)
         start[1:] = torch.cumsum(torch.bincount(parent, minlength=n), 0)
         levels[-1] = dataclasses.replace(prev, parent=parent)
-        levels.append(PyramidLevel(mean.to(points.dtype), pooled_mass, spread, grid, None, order, start))
+        levels.append(PyramidLevel(mean.to(points.dtype), pooled_mass, cell, None, order, start))
         prev_inverse = inverse
     return levels

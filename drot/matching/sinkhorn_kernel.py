@@ -64,7 +64,6 @@ class TransportProblem:
         centre: [5] the embedded point subtracted from both clouds.
         scale: [5] the factors of :func:`embed`.
         y_raw: [M, 5] raw RGBXY target points (the projection is returned in raw coordinates).
-        x_raw: [N, 5] raw RGBXY source points (the multiscale solver pools them by position).
         a: [N], b: [M] masses normalised to 1 (compute dtype); a64, b64: the same in float64.
         diameter: diagonal of the joint bounding box of the embedded clouds.
     """
@@ -89,7 +88,6 @@ class TransportProblem:
         self.y = y - self.centre
         self.diameter = float((hi - lo).double().norm())
         self.y_raw = target.points.to(dt)
-        self.x_raw = source.points.to(dt)
         self.scale = embedding_scale(lam, self.x)
         self.a64 = source.normalized_weights(torch.float64)
         self.b64 = target.normalized_weights(torch.float64)
