@@ -45,6 +45,11 @@ __all__ = ["solve", "TRUNCATION", "RHO", "pairs_estimate"]
 #: are dropped. Measured on 64² all-pixel images against 1e-7 (paper settings): 1e-3 moves targets
 #: by up to 0.37 px, 1e-4 by 0.024 px (cost 5e-5 relative), 1e-5 by 0.002 px for +20 % pairs.
 TRUNCATION = 1e-4
+#: The coarse plan is cut at ``truncation ** EXPAND_POWER`` before its pairs are refined to their
+#: children. Measured on 64² all-pixel images against truncation 1e-7 everywhere: 1 (no loosening)
+#: 466 candidates per point, targets within 0.025 px; 0.75: 369, 0.37 px (mean 0.0008 px, cost
+#: 2e-4 relative); 0.5: 261, 0.44 px at scaling 0.5 but 1.4 px at scaling 0.9; 0.3: 14 px.
+EXPAND_POWER = 0.75
 #: A level is used at temperature ε when its cells are at most ``RHO · sqrt(ε)`` wide.
 RHO = 1.0
 _NEG = -1e30
@@ -253,7 +258,9 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
     fallbacks, prev_eps, peak_pairs = 0, steps[0][1], pairs.I.shape[0]
     for (kind, eps), k in zip(steps, levels):
         if position[k] != pos:  # jump to the next finer level
-            keep = pairs.support(f, g, prev_eps, truncation)
+            # The finer kernel is narrower (ε drops by scaling² across a jump): a looser cut of the
+            # coarse plan still covers it, with room for the potentials to move.
+            keep = pairs.support(f, g, prev_eps, truncation ** EXPAND_POWER)
             fine = position[k]
             rows, cols = _Children(src[pos], emb[fine][0]), _Children(tgt[pos], emb[fine][1])
             f, g = _extrapolate(pairs, keep, f, g, prev_eps, rows, cols, len(src[fine]), len(tgt[fine]))
