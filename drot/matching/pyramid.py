@@ -30,6 +30,9 @@ class PyramidLevel:
         points: [n, D] pooled features (mass-weighted means), the input's dtype.
         mass: [n] float64 summed masses.
         cell: side of the cells (0 for level 0, the points themselves).
+        spread: [n] float64 mass-weighted mean of ``|p - points|²`` over the members ``p`` (0 at
+            level 0): what pooling takes away from a quadratic cost.
+        extra: [n, E] other features pooled with the same weights (or None).
         parent: [n] int64 index of each point's cell in the next coarser level (None on the coarsest).
         child_order: [n_finer] int64 indices of the next finer level's points, grouped by cell, and
         child_start: [n + 1] int64 offsets into ``child_order`` (None on level 0).
@@ -38,6 +41,8 @@ class PyramidLevel:
     points: Tensor
     mass: Tensor
     cell: float
+    spread: Tensor
+    extra: Tensor | None = None
     parent: Tensor | None = None
     child_order: Tensor | None = None
     child_start: Tensor | None = None
@@ -84,13 +89,14 @@ def _cells(q: Tensor) -> Tensor:
     return key
 
 
-def pyramid(points: Tensor, mass: Tensor, cells: list[float]) -> list[PyramidLevel]:
+def pyramid(points: Tensor, mass: Tensor, cells: list[float], extra: Tensor | None = None) -> list[PyramidLevel]:
     """Pool ``points`` [N, D] of masses ``mass`` [N] (>= 0) in cubes of each side in ``cells``.
 
     Args:
         points: [N, D] coordinates (e.g. embedded RGBXY, D = 5); cells count from their minimum.
         mass: [N] masses, any floating dtype (pooled in float64).
         cells: cube sides, strictly increasing, each twice the previous (nested grids).
+        extra: [N, E] features pooled alongside (e.g. raw RGBXY), or None.
 
     Returns:
         ``[level 0, level 1, ...]``, one level per cell size after the points themselves.
@@ -100,7 +106,7 @@ def pyramid(points: Tensor, mass: Tensor, cells: list[float]) -> list[PyramidLev
     dev = points.device
     rel = (points.double() - points.double().min(0).values) if points.shape[0] else points.double()
     m64 = mass.double()
-    levels = [PyramidLevel(points, m64, 0.0)]
+    levels = [PyramidLevel(points, m64, 0.0, torch.zeros_like(m64), extra)]
     prev_inverse = torch.arange(points.shape[0], device=dev)  # point -> cell of the previous level
     for cell in cells:
         # floor(r / 2h) = floor(floor(r / h) / 2): the cells of successive levels nest.
@@ -113,12 +119,18 @@ def pyramid(points: Tensor, mass: Tensor, cells: list[float]) -> list[PyramidLev
         wsum = torch.where(pooled_mass > 0, pooled_mass, count)
         mean = torch.zeros(n, points.shape[1], dtype=torch.float64, device=dev).index_add_(
             0, inverse, w[:, None] * points.double()) / wsum[:, None]
+        p64 = points.double()
+        spread = torch.zeros(n, dtype=torch.float64, device=dev).index_add_(
+            0, inverse, w * ((p64 - mean[inverse]) ** 2).sum(1)) / wsum
+        pooled_extra = None if extra is None else (torch.zeros(n, extra.shape[1], dtype=torch.float64, device=dev)
+                                                   .index_add_(0, inverse, w[:, None] * extra.double())
+                                                   / wsum[:, None]).to(extra.dtype)
         prev = levels[-1]
         parent = torch.empty(len(prev), dtype=torch.long, device=dev).scatter_(0, prev_inverse, inverse)
         order = torch.argsort(parent, stable=True)
         start = torch.zeros(n + 1, dtype=torch.long, device=dev)
         start[1:] = torch.cumsum(torch.bincount(parent, minlength=n), 0)
         levels[-1] = dataclasses.replace(prev, parent=parent)
-        levels.append(PyramidLevel(mean.to(points.dtype), pooled_mass, cell, None, order, start))
+        levels.append(PyramidLevel(mean.to(points.dtype), pooled_mass, cell, spread, pooled_extra, None, order, start))
         prev_inverse = inverse
     return levels

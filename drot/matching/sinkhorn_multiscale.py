@@ -52,6 +52,9 @@ TRUNCATION = 1e-4
 EXPAND_POWER = 0.75
 #: A level is used at temperature ε when its cells are at most ``RHO · sqrt(ε)`` wide.
 RHO = 1.0
+#: The last temperature runs on pooled targets (sources projected from the points) when a level's
+#: cells are at most ``FINAL_RHO · blur``; 0 = always on the points.
+FINAL_RHO = 1.0
 _NEG = -1e30
 _EXP_FLOOR = math.log(torch.finfo(torch.float32).tiny) + 0.5  # exp() below it takes a slow denormal path
 _CHUNK = 1 << 22  # pairs per chunk when forming costs (bounds the [chunk, 5] temporaries)
@@ -195,6 +198,17 @@ def _softmin_children(I: Tensor, J: Tensor, rows: _Children, y: Tensor, v: Tenso
     return -eps * _segment_lse(z.reshape(-1), rows.index.index_select(0, I).reshape(-1), n)
 
 
+def _source_children(I: Tensor, J: Tensor, rows: _Children, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Every child of ``I`` with the coarse point ``J`` itself (pairs [P]): ``(I, J, C)``, fine rows."""
+    yj = y.index_select(0, J)
+    c = torch.baddbmm((rows.half_sq.index_select(0, I) + 0.5 * (yj * yj).sum(1)[:, None])[:, :, None],
+                      rows.points.index_select(0, I), yj[:, :, None], alpha=-1.0).view(-1)
+    valid = rows.valid.index_select(0, I).view(-1)
+    ii = rows.index.index_select(0, I).view(-1)
+    jj = J[:, None].expand(-1, rows.index.shape[1]).contiguous().view(-1)
+    return ii[valid], jj[valid], c[valid]
+
+
 def _extrapolate(pairs: _Pairs, keep: Tensor, f: Tensor, g: Tensor, eps: float, rows: _Children,
                  cols: _Children, len_rows: int, len_cols: int) -> tuple[Tensor, Tensor]:
     """GeomLoss's jump: ``f(x_i) = -ε log Σ_J b_J exp((g_J - C(x_i, y_J))/ε)`` over the coarse
@@ -230,18 +244,20 @@ def _level(cells: list[float], eps: float, rho: float) -> int:
 
 
 def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: int, want_plan: bool,
-               truncation: float, rho: float):
+               truncation: float, rho: float, final_rho: float):
     dt = p.dtype
     eps_list = epsilon_schedule(p.diameter, blur, scaling)
     steps = [(kinds[0], eps[0]) for kinds, eps in _steps([eps_list], final_iters)]
     cells = _cells(p)
-    # The last temperature and the extrapolation always run on the points themselves.
-    levels = [0 if e <= blur ** 2 else _level(cells, e, rho) for _, e in steps]
+    # The last temperature and the extrapolation run on the points, or on pooled points when the
+    # blur spans several pixels (a plan is always on the points).
+    last = 0 if want_plan else _level(cells, blur ** 2, final_rho)
+    levels = [last if e <= blur ** 2 else max(last, _level(cells, e, rho)) for _, e in steps]
     used = sorted({k for k in levels if k > 0})
     position = {k: i + 1 for i, k in enumerate(used)}
     position[0] = 0
     src = pyramid(p.x, p.a64, [cells[k - 1] for k in used])
-    tgt = pyramid(p.y, p.b64, [cells[k - 1] for k in used])
+    tgt = pyramid(p.y, p.b64, [cells[k - 1] for k in used], extra=p.y_raw)
     emb = [(lv_s.points, lv_t.points) for lv_s, lv_t in zip(src, tgt)]
 
     def level_pairs(pos: int, I: Tensor, J: Tensor, C: Tensor | None = None) -> _Pairs:
@@ -281,30 +297,41 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
         prev_eps = eps
     eps = prev_eps
     # Projection of every source point: softmax over its pairs of log b_J + (g_J - C_iJ)/ε.
-    final = pairs
-    row, _ = final.scores(torch.zeros(final.n, dtype=torch.float64, device=dev), g, eps)
-    w, _ = _relative(row, final.I, final.n, 0.0)
-    den = torch.zeros(final.n, dtype=dt, device=dev).index_add_(0, final.I, w).double()
-    share = (p.a64 / den).to(dt).index_select(0, final.I) * w  # the plan's entries a_i P_ij
+    if pos == 0:
+        row, _ = pairs.scores(torch.zeros(pairs.n, dtype=torch.float64, device=dev), g, eps)
+        I, J, C = pairs.I, pairs.J, pairs.C
+    else:  # targets stay pooled, the sources go down to the points: children of the kept pairs
+        keep = pairs.support(f, g, eps, truncation ** EXPAND_POWER)
+        I, J, C = _source_children(pairs.I[keep], pairs.J[keep], _Children(src[pos], p.x), pairs.y)
+        row = (pairs.logb + g / eps).to(dt).index_select(0, J).add_(C, alpha=-1.0 / eps)
+    w, _ = _relative(row, I, p.n, 0.0)
+    den = torch.zeros(p.n, dtype=dt, device=dev).index_add_(0, I, w).double()
+    share = (p.a64 / den).to(dt).index_select(0, I) * w  # the plan's entries a_i P_ij
     if want_plan:
         plan = torch.zeros(p.n, p.m, dtype=dt, device=dev)
-        plan[final.I, final.J] = share
+        plan[I, J] = share
         return p.expand_columns(plan)
+    t = tgt[pos]
+    y_raw = p.y_raw if pos == 0 else t.extra
+    # Σ_j P_ij |x_i - y_j|² over a cell's members = |x_i - ȳ|² + the cell's spread.
     num = torch.zeros(p.n, 6, dtype=dt, device=dev).index_add_(
-        0, final.I, w[:, None] * torch.cat([p.y_raw.index_select(0, final.J), 2.0 * final.C[:, None]], 1))
+        0, I, w[:, None] * torch.cat([y_raw.index_select(0, J),
+                                      (2.0 * C + t.spread.to(dt).index_select(0, J))[:, None]], 1))
     num = num.double() / den[:, None]
     cost = float((p.a64 * num[:, 5]).sum())
-    col = torch.zeros(final.m, dtype=dt, device=dev).index_add_(0, final.J, share)
-    col_err = float((col.double() - p.b64).abs().sum())
+    col = torch.zeros(len(t), dtype=dt, device=dev).index_add_(0, J, share)
+    col_err = float((col.double() - t.mass).abs().sum())
+    final_pairs = I.shape[0]
     info: dict[str, Any] = {"solver": "multiscale", "iterations": len(steps), "temperatures": len(eps_list),
                             "diameter": p.diameter, "marginal_error": col_err, "stabilised_fallbacks": fallbacks,
-                            "cells": [cells[k - 1] if k else 0.0 for k in levels], "pairs": int(final.I.shape[0]),
+                            "cells": [cells[k - 1] if k else 0.0 for k in levels], "pairs": int(final_pairs),
                             "peak_pairs": peak_pairs}
     return num[:, :5].to(p.dtype), cost, info
 
 
 def solve(problems: list[TransportProblem], blur: float, scaling: float, *, final_iters: int = 0,
-          want_plan: bool = False, truncation: float = TRUNCATION, rho: float = RHO) -> list:
+          want_plan: bool = False, truncation: float = TRUNCATION, rho: float = RHO,
+          final_rho: float = FINAL_RHO) -> list:
     """Solve every problem with the multiscale sparse Sinkhorn, one after another.
 
     Returns what :func:`drot.matching.sinkhorn_kernel.solve` returns — per problem ``(targets [N, 5]
@@ -313,7 +340,7 @@ def solve(problems: list[TransportProblem], blur: float, scaling: float, *, fina
     each step, 0 = the points), ``pairs`` (pairs of the projection) and ``peak_pairs``."""
     out = []
     for p in problems:
-        res = _solve_one(p, blur, scaling, final_iters, want_plan, truncation, rho)
+        res = _solve_one(p, blur, scaling, final_iters, want_plan, truncation, rho, final_rho)
         if not want_plan:
             res[2]["batch"] = len(problems)
         out.append(res)
