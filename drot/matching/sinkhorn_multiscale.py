@@ -1,22 +1,30 @@
 """A multiscale, sparse Sinkhorn for pixel point sets (after Schmitzer's sparse multiscale scaling
-and GeomLoss's multiscale backend, here for 5-D RGBXY points pooled by their XY position).
+and GeomLoss's multiscale backend, here for 5-D RGBXY point clouds of images).
 
 Same convention, schedule and outputs as :mod:`~drot.matching.sinkhorn_kernel` (GeomLoss's
 symmetric ε-scaling loop: temperatures ``diameter² ... blur²``, averaged updates, a final
-extrapolation step), but each step runs on one level of an XY :func:`~drot.matching.pyramid.pyramid`
-of both clouds and only on a sparse list of candidate pairs ``(i, j)``:
+extrapolation step), but each step runs on one level of a :func:`~drot.matching.pyramid.pyramid`
+of both clouds and only on a sparse list of candidate pairs ``(i, j)``. Problems are solved one
+after another (no batching across problems yet). Pure PyTorch (CPU and CUDA; CUDA untested).
 
 * **Levels.** Both clouds are pooled in nested cubes of their embedded 5-D space
   (:func:`~drot.matching.pyramid.pyramid`; cubes, not XY squares, so that a cell never mixes
   far-apart colours — XY-only cells were measured 2-4x off in cost on random clouds). A step at
   temperature ε runs on the coarsest level whose cells are at most ``rho · sqrt(ε)`` wide:
   pooling that finely changes the kernel ``exp(-C/ε)`` little. So the large temperatures, which
-  find the far-away matches, run on a few pooled points, and the last temperature, the
-  extrapolation step and the projection on the points themselves.
+  find the far-away matches, run on a few pooled points, and the last temperature and the
+  extrapolation step on the points themselves — or, when the blur spans several pixels (cells of
+  a level at most ``FINAL_RHO · blur``: 256² and more at blur 0.01), on the 2 x 2 (4 x 4, ...)
+  pooled points, whose pairs are 4 (16) times fewer; the projection then pairs every source
+  point with the pooled targets its cell was paired with (raw targets pooled alike, each cell's
+  spread added to the cost). Measured at 128² with blur 0.02 (~ 256² at 0.01): 12.2 s -> 1.0 s,
+  targets within 0.44 px (mean 0.008 px), cost +0.2 %.
 * **Pairs.** The coarsest level uses every pair. At each jump to a finer level the pairs are the
   children of the pairs that the coarser plan supports — entries within ``truncation`` of their
   row's or their column's maximum (the union keeps every row and every column covered) — then
-  truncated again with the finer points and the prolongated potentials. So the fine levels cost
+  truncated again with the finer points and the extrapolated potentials (the coarse cut is looser,
+  ``truncation ** EXPAND_POWER``: the finer kernel is narrower). Children's costs come from one
+  small batched product per coarse pair. So the fine levels cost
   O(N·k) with k the number of pairs within a few kernel widths, not O(N·M).
 * **Extrapolation.** At a jump the finer points' potentials are GeomLoss's: one softmin of the
   coarser level's potentials over the coarser points that their parent's kept pairs reach,
