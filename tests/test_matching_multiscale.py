@@ -104,16 +104,19 @@ def test_random_sets_match_the_dense_solver(n, m, seed):
     assert im["solver"] == "multiscale" and im["stabilised_fallbacks"] >= 0
 
 
-@SLOW
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.floats(-0.1, 0.3), st.floats(0.15, 0.3))
-def test_image_sets_match_the_dense_solver(shift, r):
+def test_image_sets_converge_to_the_dense_solution(shift, r):
+    """Run long, the multiscale solver without truncation reaches the dense solver's plan (pooling,
+    level jumps and extrapolation leave no trace). With the default truncation it does not when run
+    this long: the pairs are fixed at the last jump, and e.g. shift 0, r 0.28 stalls at a column
+    marginal error 0.031 (cost -14 % after 2000 iterations, the dense 1e-4) — see
+    test_truncation_changes_the_result_little for the paper's schedule."""
     res = 16
     s, t = image_pair(res, shift, r)
-    (td, cd, id_), (tm, cm, im) = both(s, t, **CONVERGED)
-    # Measured up to 3.2 % (shift 0, r 0.25): the averaged updates converge slowly on images, and the
-    # two schedules approach the solution from different sides (random sets: within 0.1 %).
-    assert abs(cm - cd) <= 0.05 * cd
-    assert float((tm - td)[:, 3:5].abs().max()) * res < 0.5  # a fraction of a pixel
+    (td, cd, id_), (tm, cm, im) = both(s, t, 0.05, 0.9, 2000, truncation=1e-12)
+    assert abs(cm - cd) <= 0.01 * cd
+    assert float((tm - td)[:, 3:5].abs().max()) * res < 0.25  # a fraction of a pixel
     assert float((tm - td)[:, :3].abs().max()) < 0.02
     assert im["marginal_error"] <= id_["marginal_error"] + 0.01
 
