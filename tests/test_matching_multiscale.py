@@ -192,3 +192,11 @@ def test_pooled_last_level_when_the_blur_spans_pixels():
     assert float((t1 - t0)[:, 3:5].abs().max()) * 64 < 0.3
     assert abs(c1 - c0) <= 0.01 * c0
     assert i1["pairs"] < i0["pairs"]
+
+
+def test_memory_guard(monkeypatch):
+    import drot.matching.sinkhorn_multiscale as ms
+    monkeypatch.setattr(ms, "_free_bytes", lambda device: 1000)
+    s, t = image_pair(16)
+    with pytest.raises(MemoryError, match="candidate pairs"):
+        SinkhornMatcher(solver="multiscale").match(s, t)
