@@ -35,6 +35,20 @@ the 128² fast median below was disturbed, its quiet value is the 3.4 s minimum)
     128² include pool=4        2859  3689     0.126  0.124    1.687  1.636    13.3x        0.3270  0.3270  8.7e-06
     KITTY-like fg-only 128²    2690  3920     0.111  0.111    1.605  1.517    14.5x        0.4878  0.4878  1.2e-06
 
+``--multiscale --sizes 64 128 256 512`` (all pixels, background included, pool 1; one run each,
+each case in its own process; measured with ``OMP_NUM_THREADS=1`` on the shared 2-core machine
+at load ~2.5 from other jobs — to be re-measured idle)::
+
+      size  points  dense s peak GiB marg.err  multi s peak GiB marg.err pairs/pt speed-up cost ratio
+       64²    4096    0.490     0.24   0.3291    0.334     0.35   0.1665      142     1.5x      1.166
+      128²   16384    6.586     0.25   0.3286    1.603     0.77   0.1618      165     4.1x      1.135
+      256²   65536  skipped                      4.590     1.24   0.1621      143
+      512²  262144  skipped                     15.760     3.80   0.1622      161
+
+  (cost ratio: multiscale / dense at the paper's schedule, where neither converges — the
+  multiscale one adds a softmin at each level jump and ends better balanced; run long without
+  truncation the two reach the same plan, tests/test_matching_multiscale.py.)
+
 ``--explore`` (fast solver; marg.err = column-marginal L1 error; last column: largest change of
 a matched target against the default at 128²)::
 
