@@ -5,6 +5,7 @@ Usage::
     python benchmarks/matching_speed.py                 # default table, < ~2 minutes on 2 cores
     python benchmarks/matching_speed.py --explore       # + schedule / subsampling variants
     python benchmarks/matching_speed.py --geomloss-128  # + GeomLoss at 128² full images (~1 min, 5 GB)
+    python benchmarks/matching_speed.py --multiscale --sizes 64 128 256   # dense vs multiscale only
 
 Cases (paper settings λ = 0.5, blur = 0.01, scaling = 0.5 unless stated):
 
@@ -34,6 +35,20 @@ the 128² fast median below was disturbed, its quiet value is the 3.4 s minimum)
     128² include pool=4        2859  3689     0.126  0.124    1.687  1.636    13.3x        0.3270  0.3270  8.7e-06
     KITTY-like fg-only 128²    2690  3920     0.111  0.111    1.605  1.517    14.5x        0.4878  0.4878  1.2e-06
 
+``--multiscale --sizes 64 128 256 512`` (all pixels, background included, pool 1; one run each,
+each case in its own process; measured with ``OMP_NUM_THREADS=1`` on the shared 2-core machine
+at load ~2.5 from other jobs — to be re-measured idle)::
+
+      size  points  dense s peak GiB marg.err  multi s peak GiB marg.err pairs/pt speed-up cost ratio
+       64²    4096    0.490     0.24   0.3291    0.334     0.35   0.1665      142     1.5x      1.166
+      128²   16384    6.586     0.25   0.3286    1.603     0.77   0.1618      165     4.1x      1.135
+      256²   65536  skipped                      4.590     1.24   0.1621      143
+      512²  262144  skipped                     15.760     3.80   0.1622      161
+
+  (cost ratio: multiscale / dense at the paper's schedule, where neither converges — the
+  multiscale one adds a softmin at each level jump and ends better balanced; run long without
+  truncation the two reach the same plan, tests/test_matching_multiscale.py.)
+
 ``--explore`` (fast solver; marg.err = column-marginal L1 error; last column: largest change of
 a matched target against the default at 128²)::
 
@@ -58,8 +73,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -103,16 +121,59 @@ def timed(matcher, source, target, repeats: int):
     return statistics.median(times), min(times), result
 
 
+def one_case(res: int, solver: str) -> None:
+    """One all-pixel matching at ``res``² in this (fresh) process; prints seconds, marginal error,
+    pairs per point, cost and the process's peak resident memory (so run one case per process)."""
+    src, tgt = image_pair(res, "include")
+    t0 = time.perf_counter()
+    r = SinkhornMatcher(solver=solver).match(src, tgt)
+    sec = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
+    pairs = r.info.get("pairs", len(src) * len(tgt)) / len(src)
+    print(f"{sec:.3f} {r.info['marginal_error']:.4f} {pairs:.0f} {r.cost:.6f} {peak:.2f}")
+
+
+def multiscale_table(sizes: list[int], dense_max: int) -> None:
+    """All-pixel images (background included, pool 1): dense vs multiscale, one run each, each in
+    its own process (peak memory per case)."""
+    print(f"\nall pixels, one run each ({torch.get_num_threads()} threads; peak = process max RSS):")
+    head = f"{'size':>6}{'points':>8} {'dense s':>8}{'peak GiB':>9}{'marg.err':>9} {'multi s':>8}{'peak GiB':>9}" \
+           f"{'marg.err':>9}{'pairs/pt':>9}{'speed-up':>9}{'cost ratio':>11}"
+    print(head)
+    print("-" * len(head))
+    for res in sizes:
+        row, out = f"{res:>5}²{res * res:>8}", {}
+        for solver in ("fast", "multiscale"):
+            if solver == "fast" and res > dense_max:
+                continue
+            cmd = [sys.executable, __file__, "--case", str(res), solver]
+            out[solver] = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
+        d, m = out.get("fast"), out["multiscale"]
+        row += f" {d[0]:>8}{d[4]:>9}{d[1]:>9}" if d else f" {'skipped':>8}{'':>9}{'':>9}"
+        row += f" {m[0]:>8}{m[4]:>9}{m[1]:>9}{m[2]:>9}"
+        row += f"{float(d[0]) / float(m[0]):>8.1f}x{float(m[3]) / float(d[3]):>11.3f}" if d else ""
+        print(row, flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per entry after one warm-up")
     ap.add_argument("--geomloss-128", action="store_true", help="also run GeomLoss on 128² full images (slow)")
     ap.add_argument("--explore", action="store_true", help="also time schedule / subsampling variants")
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    ap.add_argument("--multiscale", action="store_true",
+                    help="only the all-pixel table: dense vs multiscale at --sizes (one run each)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
+    ap.add_argument("--dense-max", type=int, default=128, help="largest size the dense solver runs at")
+    ap.add_argument("--case", nargs=2, metavar=("RES", "SOLVER"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.case:
+        return one_case(int(args.case[0]), args.case[1])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.multiscale:
+        return multiscale_table(args.sizes, args.dense_max)
 
     cases = [
         ("random 1024", *random_pair(1024), True),

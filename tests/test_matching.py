@@ -430,6 +430,6 @@ def test_make_matcher():
     assert isinstance(make_matcher("sinkhorn", blur=0.05), SinkhornMatcher)
     assert isinstance(make_matcher("bipartite", lam=0.3), BipartiteMatcher)
     assert isinstance(make_matcher("identity"), IdentityMatcher)
-    assert make_matcher("sinkhorn", solver="auto").solver == "fast"
+    assert make_matcher("sinkhorn", solver="auto").solver == "auto"  # chosen per problem size (solver_for)
     with pytest.raises(ValueError, match="sinkhorn, bipartite, identity"):
         make_matcher("optical_flow")

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "downsampled (full render, loss on 8² → full)")
     p.add_argument("--sinkhorn-solver", "--solver", default=DEFAULTS["sinkhorn_solver"], choices=list(SOLVERS),
                    dest="sinkhorn_solver",
-                   help="Sinkhorn solver: drot's fast solver or the GeomLoss reference")
+                   help="Sinkhorn solver: drot's fast (dense) or multiscale (sparse) solver, auto "
+                        "(multiscale for very large point sets) or the GeomLoss reference")
     p.add_argument("--max-points", type=int, default=DEFAULTS["max_points"],
                    help="cap on points per side of a matching (subsampling; default: no cap)")
     p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES),

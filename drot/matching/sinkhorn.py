@@ -28,7 +28,11 @@ Solvers
 ``debias=False`` so that the potentials are those of a transport plan, ``potentials=True``),
 then a dense, max-stabilised softmax for the projection.
 
-``solver="fast"`` (``"auto"``) is ours — :mod:`~drot.matching.sinkhorn_kernel`, one kernel for a
+``solver="multiscale"`` (``"auto"`` from 4096 points per side on) is ours too —
+:mod:`~drot.matching.sinkhorn_multiscale`, the same schedule coarse to fine on an XY pyramid of
+both clouds with sparse, truncated candidate pairs (O(N·k) per iteration instead of O(N·M)).
+
+``solver="fast"`` (``"auto"`` below that) is ours — :mod:`~drot.matching.sinkhorn_kernel`, one kernel for a
 batch of independent problems (a single matching is a batch of one; the starts of a multi-start
 run or several views are one call) — and runs the same algorithm — GeomLoss's symmetric
 ``sinkhorn_loop`` with ε-scaling: temperatures from ``diameter²`` down to ``blur²``, divided by
@@ -97,12 +101,29 @@ from torch import Tensor
 
 from .base import Matcher, PointSet, check_lam, compute_dtype, embed, nearest_neighbor
 from .registry import register_matcher
+from . import sinkhorn_multiscale
 from .sinkhorn_kernel import TransportProblem, epsilon_schedule, max_diameter, solve
 
 __all__ = ["SinkhornMatcher", "epsilon_schedule", "max_diameter"]
 
-#: Solver names accepted by :class:`SinkhornMatcher` (``auto`` = ``fast``).
-SOLVERS = ("auto", "fast", "geomloss")
+#: Solver names accepted by :class:`SinkhornMatcher` (``auto``: ``multiscale`` for large problems,
+#: else ``fast``; see :func:`solver_for`).
+SOLVERS = ("auto", "fast", "multiscale", "geomloss")
+
+#: ``auto`` picks the multiscale solver when both sides have at least this many points (all pixels
+#: of a 256² image). It is faster from 64² all-pixel images on (``benchmarks/matching_speed.py
+#: --multiscale``: 1.5x at 64², 4x at 128², loaded 2-core CPU), but at the paper's blur neither
+#: solver has converged after its iterations and they end on different plans (transport cost
+#: 1.13-1.17x, some targets 10-20 px apart), so below 256², where the dense kernel is affordable,
+#: ``auto`` keeps the dense kernel's results; beyond it the dense kernel is out of reach on a CPU.
+AUTO_MULTISCALE_POINTS = 65536
+
+
+def solver_for(solver: str, n: int, m: int) -> str:
+    """The solver that runs a problem of ``n`` vs ``m`` points for the setting ``solver``."""
+    if solver != "auto":
+        return solver
+    return "multiscale" if min(n, m) >= AUTO_MULTISCALE_POINTS else "fast"
 
 
 @register_matcher("sinkhorn")
@@ -116,7 +137,9 @@ class SinkhornMatcher(Matcher):
             on the cost ``½ ||x~ - y~||²``. Paper default 0.01.
         scaling: ratio in (0, 1) between successive blur scales of the ε-scaling schedule.
             GeomLoss default 0.5; closer to 1 = more iterations, better converged.
-        solver: ``"fast"`` (ours), ``"geomloss"`` (reference) or ``"auto"`` (= fast).
+        solver: ``"fast"`` (ours, dense), ``"multiscale"`` (ours, sparse coarse-to-fine:
+            :mod:`~drot.matching.sinkhorn_multiscale`), ``"geomloss"`` (reference) or ``"auto"``
+            (multiscale when both sides have >= ``AUTO_MULTISCALE_POINTS`` points, else fast).
         max_points: if a side has more points, match a random subset of this size (see
             module docstring). ``None`` (default) = never subsample.
         seed: seed of the subsampling generator (one stream per matcher, so successive calls
@@ -149,7 +172,7 @@ class SinkhornMatcher(Matcher):
             raise ValueError(f"block_bytes must be a positive integer, got {block_bytes!r}")
         self.blur = float(blur)
         self.scaling = float(scaling)
-        self.solver = "fast" if solver == "auto" else solver
+        self.solver = solver
         self.max_points = max_points
         self.seed = seed
         self.final_iters = final_iters
@@ -165,14 +188,13 @@ class SinkhornMatcher(Matcher):
         prepared = [self._problem(s, t) for s, t in pairs]
         if self.solver == "geomloss":
             solved = [self._solve_geomloss(p, want_plan=False) for p, _, _ in prepared]
-        else:  # one batched solve per dtype and device (a single matching is a batch of one)
+        else:  # one batched solve per solver, dtype and device (a single matching is a batch of one)
             solved = [None] * len(pairs)
             groups: dict = {}
             for i, (prob, _, _) in enumerate(prepared):
-                groups.setdefault((prob.dtype, prob.device), []).append(i)
-            for idx in groups.values():
-                for i, result in zip(idx, solve([prepared[i][0] for i in idx], self.blur, self.scaling,
-                                                final_iters=self.final_iters, block_bytes=self.block_bytes)):
+                groups.setdefault((solver_for(self.solver, prob.n, prob.m), prob.dtype, prob.device), []).append(i)
+            for (name, _, _), idx in groups.items():
+                for i, result in zip(idx, self._solve(name, [prepared[i][0] for i in idx])):
                     solved[i] = result
         return [self._complete(source, src_idx, sizes, *result)
                 for (source, _), (_, src_idx, sizes), result in zip(pairs, prepared, solved)]
@@ -209,8 +231,15 @@ class SinkhornMatcher(Matcher):
         prob = TransportProblem(source, target, self.lam)
         if self.solver == "geomloss":
             return prob.expand_columns(self._solve_geomloss(prob, want_plan=True))
-        return solve([prob], self.blur, self.scaling, final_iters=self.final_iters, block_bytes=self.block_bytes,
-                     want_plan=True)[0]
+        return self._solve(solver_for(self.solver, prob.n, prob.m), [prob], want_plan=True)[0]
+
+    def _solve(self, solver: str, problems: list[TransportProblem], want_plan: bool = False) -> list:
+        """One batch of problems with our dense (``fast``) or ``multiscale`` solver."""
+        if solver == "multiscale":
+            return sinkhorn_multiscale.solve(problems, self.blur, self.scaling, final_iters=self.final_iters,
+                                             want_plan=want_plan)
+        return solve(problems, self.blur, self.scaling, final_iters=self.final_iters, block_bytes=self.block_bytes,
+                     want_plan=want_plan)
 
     def _subsample(self, n: int, device: torch.device) -> Tensor | None:
         if self.max_points is None or n <= self.max_points:

@@ -102,7 +102,9 @@ class MatchingSettings:
         lam: λ of the matching cost (Eq. 13), colour vs position, in [0, 1].
         blur: Sinkhorn ε as GeomLoss's blur (a length; the entropic temperature is blur²).
         scaling: ε-annealing factor of the Sinkhorn solver.
-        sinkhorn_solver: ``"auto"``/``"fast"`` (drot's solver) or ``"geomloss"`` (the reference).
+        sinkhorn_solver: ``"fast"`` (drot's dense solver), ``"multiscale"`` (drot's sparse
+            coarse-to-fine solver), ``"auto"`` (multiscale from 65536 points per side — 256² — on, else
+            fast) or ``"geomloss"`` (the reference).
         max_points: optional cap on points per side of a matching (random subsampling).
         match_interval: K — a new matching every K + 1 iterations, reused in between.
         background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
