@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -38,18 +39,25 @@ def _time(fn) -> float:
     return time.perf_counter() - t0
 
 
-def measure(scene_name: str, resolution: int, starts: int, iterations: int, device: str, seed: int) -> dict:
+def measure(scene_name: str, resolution: int, starts: int, iterations: int, device: str, seed: int,
+            repeats: int = 1) -> dict:
     scene = drot.load_scene(scene_name, resolution=resolution)
     settings = drot.OptimizeSettings(iterations=iterations, seed=seed, device=device)
     values = start_set(scene, seed, starts)
     drot.optimize(scene, settings=settings, iterations=3, starts=2)  # warm-up (first calls, allocator)
-    sequential = _time(lambda: [drot.optimize(scene, settings=settings, initial=v) for v in values])
+    times: dict[str, list[float]] = {"sequential": [], "batched": [], "halving": []}
+    for _ in range(repeats):  # interleaved, so a passing load spike hits every kind alike; medians below
+        times["sequential"].append(_time(lambda: [drot.optimize(scene, settings=settings, initial=v) for v in values]))
+        if starts > 1:
+            times["batched"].append(_time(lambda: drot.optimize(scene, settings=settings, starts=starts,
+                                                                halving_interval=0.0)))
+            times["halving"].append(_time(lambda: drot.optimize(scene, settings=settings, starts=starts)))
+    sequential = statistics.median(times["sequential"])
     single = sequential / starts
     if starts == 1:
         return {"resolution": resolution, "starts": 1, "sequential_s": sequential, "batched_s": sequential,
                 "halving_s": sequential, "batched_over_sequential": 1.0, "halving_over_single": 1.0}
-    batched = _time(lambda: drot.optimize(scene, settings=settings, starts=starts, halving_interval=0.0))
-    halving = _time(lambda: drot.optimize(scene, settings=settings, starts=starts))
+    batched, halving = statistics.median(times["batched"]), statistics.median(times["halving"])
     return {"resolution": resolution, "starts": starts, "sequential_s": sequential, "batched_s": batched,
             "halving_s": halving, "batched_over_sequential": batched / sequential, "halving_over_single": halving / single}
 
@@ -62,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved repetitions; the medians are reported")
     ap.add_argument("--json", default=None, help="write the figures to this file")
     args = ap.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -72,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for res in (int(r) for r in args.resolution.split(",")):
         for s in (int(x) for x in args.starts.split(",")):
-            row = measure(args.scene, res, s, args.iterations, args.device, args.seed)
+            row = measure(args.scene, res, s, args.iterations, args.device, args.seed, args.repeats)
             rows.append(row)
             print(f"| {res}² | {s} | {row['sequential_s']:.2f} | {row['batched_s']:.2f} | "
                   f"{row['batched_over_sequential']:.2f} | {row['halving_s']:.2f} | {row['halving_over_single']:.2f} |",
