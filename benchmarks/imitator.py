@@ -41,6 +41,7 @@ from drot.imitator import (EncoderSettings, Samples, ImitatorSettings, RefineSet
                            finite_difference_gradient, fidelity, generate, gradient_cosine, nelder_mead,
                            load_encoder, perceptual_loss, refine, relax_and_search, sensitivity_errors, train_encoder,
                            train_imitator)
+from drot.imitator.training import read_checkpoint
 from drot.metrics import psnr
 
 SIZES = {  # samples, imitator steps, encoder steps, held-out, Nelder-Mead calls, refine steps, batch
@@ -94,9 +95,14 @@ def run(args) -> dict:
     progress = not args.quick
 
     data_file = out / "samples.pt"
-    if data_file.is_file() and not args.fresh:
-        samples = Samples.load(data_file)
-    else:
+    fresh = args.fresh
+    samples = Samples.load(data_file) if data_file.is_file() and not fresh else None
+    if samples is not None and (len(samples) != size["samples"] or samples.vectors.shape[1] != space.dim):
+        # A cache of another size or space would be reported as the new count: redo it and all it trained.
+        print(f"{data_file} holds {len(samples)} samples of {samples.vectors.shape[1]} slots, this run asks for "
+              f"{size['samples']} of {space.dim}: regenerating them and retraining the imitators and the encoder")
+        samples, fresh = None, True
+    if samples is None:
         samples = generate(renderer, size["samples"], seed=args.seed, batch=32, workers=args.workers, progress=progress)
         samples.save(data_file)
     res["times"]["data_s"] = samples.seconds
@@ -107,7 +113,7 @@ def run(args) -> dict:
         # Resumes (or reuses) the checkpoint in --out unless --fresh; the time is the training's own.
         imitators[name], hist = train_imitator(samples, space, ImitatorSettings(
             steps=size["steps"], batch=size["batch"], sensitivity=lam, seed=args.seed, progress=progress),
-            checkpoint=out / f"imitator_{name}.pt", resume=not args.fresh)
+            checkpoint=out / f"imitator_{name}.pt", resume=not fresh)
         res["times"][f"imitator_{name}_s"] = hist[-1]["seconds"]
 
     g = torch.Generator().manual_seed(args.seed + 99)
@@ -133,9 +139,9 @@ def run(args) -> dict:
                                                                 None if held_src is None else held_src[:k])))
 
     enc_settings = EncoderSettings(steps=size["encoder_steps"], batch=16, seed=args.seed, progress=progress)
-    if (out / "encoder.pt").is_file() and not args.fresh and load_encoder(out / "encoder.pt").space == space:
+    if (out / "encoder.pt").is_file() and not fresh and load_encoder(out / "encoder.pt").space == space:
         encoder = load_encoder(out / "encoder.pt")
-        res["times"]["encoder_s"] = torch.load(out / "encoder.pt", weights_only=False)["history"][-1]["seconds"]
+        res["times"]["encoder_s"] = read_checkpoint(out / "encoder.pt", "encoder")["history"][-1]["seconds"]
     else:
         encoder, hist = train_encoder(samples, imitators["sens"], enc_settings, checkpoint=out / "encoder.pt")
         res["times"]["encoder_s"] = hist[-1]["seconds"]
