@@ -79,6 +79,19 @@ def discrete_acc(space, est, truth):
     return float(np.mean(accs)) if accs else float("nan")
 
 
+def cached_samples(data_file: Path, count: int, dim: int, fresh: bool) -> tuple[Samples | None, bool]:
+    """``(the cached samples or None, whether everything trained on them must be redone)``: a cache of
+    another count or parameter space is not reused (it would be reported as the new count)."""
+    if fresh or not data_file.is_file():
+        return None, fresh
+    samples = Samples.load(data_file)
+    if len(samples) != count or samples.vectors.shape[1] != dim:
+        print(f"{data_file} holds {len(samples)} samples of {samples.vectors.shape[1]} slots, this run asks for "
+              f"{count} of {dim}: regenerating them and retraining the imitators and the encoder")
+        return None, True
+    return samples, False
+
+
 def run(args) -> dict:
     torch.set_num_threads(1)
     size = dict(SIZES["quick" if args.quick else args.renderer])
@@ -95,13 +108,7 @@ def run(args) -> dict:
     progress = not args.quick
 
     data_file = out / "samples.pt"
-    fresh = args.fresh
-    samples = Samples.load(data_file) if data_file.is_file() and not fresh else None
-    if samples is not None and (len(samples) != size["samples"] or samples.vectors.shape[1] != space.dim):
-        # A cache of another size or space would be reported as the new count: redo it and all it trained.
-        print(f"{data_file} holds {len(samples)} samples of {samples.vectors.shape[1]} slots, this run asks for "
-              f"{size['samples']} of {space.dim}: regenerating them and retraining the imitators and the encoder")
-        samples, fresh = None, True
+    samples, fresh = cached_samples(data_file, size["samples"], space.dim, args.fresh)
     if samples is None:
         samples = generate(renderer, size["samples"], seed=args.seed, batch=32, workers=args.workers, progress=progress)
         samples.save(data_file)

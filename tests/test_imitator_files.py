@@ -159,3 +159,20 @@ def test_imitator_settings_that_make_no_sense_are_refused(field, value, message)
 def test_encoder_settings_that_make_no_sense_are_refused():
     with pytest.raises(ValueError, match=r"EncoderSettings.steps must be > 0, got -1"):
         im.EncoderSettings(steps=-1)
+
+
+def test_the_benchmark_does_not_reuse_cached_samples_of_another_count(tmp_path, samples, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_imitator_cache",
+                                                  Path(__file__).resolve().parents[1] / "benchmarks" / "imitator.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    samples.save(tmp_path / "samples.pt")
+    dim = samples.vectors.shape[1]
+    cached, fresh = bench.cached_samples(tmp_path / "samples.pt", len(samples), dim, False)
+    assert cached is not None and len(cached) == len(samples) and not fresh
+    cached, fresh = bench.cached_samples(tmp_path / "samples.pt", 2 * len(samples), dim, False)
+    assert cached is None and fresh  # regenerated, and the imitators retrained on the new ones
+    assert f"holds {len(samples)} samples of {dim} slots, this run asks for {2 * len(samples)}" in capsys.readouterr().out
+    assert bench.cached_samples(tmp_path / "samples.pt", len(samples), dim, True) == (None, True)
