@@ -30,7 +30,8 @@ def _step(scene: Scene, name: str, value: torch.Tensor) -> torch.Tensor:
         size = STEP_FRACTION * (param.init_range[1] - param.init_range[0])
     else:
         size = STEP_FRACTION * max(1.0, float(value.abs().max()) if value.numel() else 1.0)
-    return torch.full_like(value, size)
+    # Toward the middle of [0, 1]: an albedo or texture at 1 moved up would be clamped and change nothing.
+    return torch.where(value > 0.5, -size, size).to(value.dtype)
 
 
 def _in_some_view(clip: torch.Tensor) -> bool:
