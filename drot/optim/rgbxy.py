@@ -251,8 +251,8 @@ def _check_geometry(rast: torch.Tensor, clip: torch.Tensor | None, tri: torch.Te
         if tri.ndim != 2 or tri.shape[1] != 3 or tri.is_floating_point():
             raise ValueError(f"tri must be integer [F, 3] triangle indices, got {tri.dtype} {tuple(tri.shape)}")
         faces = int(tri.shape[0])
-        if rast.numel() and float(rast[..., 3].max()) > faces:  # triangle ids are 1-based, 0 = empty
-            raise ValueError(f"rast names triangle {int(rast[..., 3].max())} but tri has {faces}: the rasterization "
+        if rast.numel() and float(rast[..., 3].detach().max()) > faces:  # triangle ids are 1-based, 0 = empty
+            raise ValueError(f"rast names triangle {int(rast[..., 3].detach().max())} but tri has {faces}: the rasterization "
                              f"is of another mesh")
         if clip is not None and tri.numel() and (int(tri.min()) < 0 or int(tri.max()) >= clip.shape[1]):
             raise ValueError(f"tri indices must be in [0, {clip.shape[1] - 1}] (clip has {clip.shape[1]} vertices), "
