@@ -17,7 +17,9 @@ fragment(s) of the error message that name the culprit — the file, key or argu
 
 Adding cases: write a module ``benchmarks/bad_inputs_<area>.py`` that defines ``CASES``, a list of
 ``Case(label, area, fn, expect)`` (``from bad_inputs import Case``); it is found automatically. The
-cases of the applications are in ``bad_inputs_apps.py``, those of mesh files in ``bad_inputs_meshes.py``.
+cases of the applications are in ``bad_inputs_apps.py``, those of mesh files in ``bad_inputs_meshes.py``,
+those of objects, texture files, multi-start, the own-loop API, sweeps and the imitator in
+``bad_inputs_surfaces.py``.
 Warnings raised by a case are silenced (the catalogue is about errors). Exit status: 1 when any case is
 ``crash`` or ``wrong``.
 """

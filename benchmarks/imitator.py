@@ -41,6 +41,7 @@ from drot.imitator import (EncoderSettings, Samples, ImitatorSettings, RefineSet
                            finite_difference_gradient, fidelity, generate, gradient_cosine, nelder_mead,
                            load_encoder, perceptual_loss, refine, relax_and_search, sensitivity_errors, train_encoder,
                            train_imitator)
+from drot.imitator.training import read_checkpoint
 from drot.metrics import psnr
 
 SIZES = {  # samples, imitator steps, encoder steps, held-out, Nelder-Mead calls, refine steps, batch
@@ -78,6 +79,19 @@ def discrete_acc(space, est, truth):
     return float(np.mean(accs)) if accs else float("nan")
 
 
+def cached_samples(data_file: Path, count: int, dim: int, fresh: bool) -> tuple[Samples | None, bool]:
+    """``(the cached samples or None, whether everything trained on them must be redone)``: a cache of
+    another count or parameter space is not reused (it would be reported as the new count)."""
+    if fresh or not data_file.is_file():
+        return None, fresh
+    samples = Samples.load(data_file)
+    if len(samples) != count or samples.vectors.shape[1] != dim:
+        print(f"{data_file} holds {len(samples)} samples of {samples.vectors.shape[1]} slots, this run asks for "
+              f"{count} of {dim}: regenerating them and retraining the imitators and the encoder")
+        return None, True
+    return samples, False
+
+
 def run(args) -> dict:
     torch.set_num_threads(1)
     size = dict(SIZES["quick" if args.quick else args.renderer])
@@ -94,9 +108,8 @@ def run(args) -> dict:
     progress = not args.quick
 
     data_file = out / "samples.pt"
-    if data_file.is_file() and not args.fresh:
-        samples = Samples.load(data_file)
-    else:
+    samples, fresh = cached_samples(data_file, size["samples"], space.dim, args.fresh)
+    if samples is None:
         samples = generate(renderer, size["samples"], seed=args.seed, batch=32, workers=args.workers, progress=progress)
         samples.save(data_file)
     res["times"]["data_s"] = samples.seconds
@@ -107,7 +120,7 @@ def run(args) -> dict:
         # Resumes (or reuses) the checkpoint in --out unless --fresh; the time is the training's own.
         imitators[name], hist = train_imitator(samples, space, ImitatorSettings(
             steps=size["steps"], batch=size["batch"], sensitivity=lam, seed=args.seed, progress=progress),
-            checkpoint=out / f"imitator_{name}.pt", resume=not args.fresh)
+            checkpoint=out / f"imitator_{name}.pt", resume=not fresh)
         res["times"][f"imitator_{name}_s"] = hist[-1]["seconds"]
 
     g = torch.Generator().manual_seed(args.seed + 99)
@@ -133,9 +146,9 @@ def run(args) -> dict:
                                                                 None if held_src is None else held_src[:k])))
 
     enc_settings = EncoderSettings(steps=size["encoder_steps"], batch=16, seed=args.seed, progress=progress)
-    if (out / "encoder.pt").is_file() and not args.fresh and load_encoder(out / "encoder.pt").space == space:
+    if (out / "encoder.pt").is_file() and not fresh and load_encoder(out / "encoder.pt").space == space:
         encoder = load_encoder(out / "encoder.pt")
-        res["times"]["encoder_s"] = torch.load(out / "encoder.pt", weights_only=False)["history"][-1]["seconds"]
+        res["times"]["encoder_s"] = read_checkpoint(out / "encoder.pt", "encoder")["history"][-1]["seconds"]
     else:
         encoder, hist = train_encoder(samples, imitators["sens"], enc_settings, checkpoint=out / "encoder.pt")
         res["times"]["encoder_s"] = hist[-1]["seconds"]

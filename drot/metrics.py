@@ -22,6 +22,8 @@ __all__ = ["psnr", "ssim", "rmse", "vertex_mae", "success_rate", "ImageMetric", 
 # Standard SSIM constants (Wang et al. 2003; scikit-image defaults with gaussian_weights=True).
 _SSIM_SIGMA = 1.5
 _SSIM_WIN = 11  # = 2 * int(3.5 * 1.5 + 0.5) + 1, scikit-image's window for sigma=1.5, truncate=3.5
+#: The smallest image side :func:`ssim` can score (its window); runs refuse smaller renders up front.
+SSIM_MIN_SIDE = _SSIM_WIN
 _SSIM_K1 = 0.01
 _SSIM_K2 = 0.03
 

@@ -235,7 +235,8 @@ def test_bad_accessory_images(tmp_path):
 
 
 # ------------------------------------------------------------------------------- the catalogue
-AREAS = {"smpl", "blendshapes", "furniture", "accessory", "mesh", "scene file", "settings", "target", "run", "cli"}
+AREAS = {"smpl", "blendshapes", "furniture", "accessory", "mesh", "scene file", "settings", "target", "run", "cli",
+         "objects", "texture file", "multi-start", "own loop", "sweeps", "imitator"}
 
 
 def test_bad_input_catalogue_is_all_good(one_thread):
@@ -245,7 +246,8 @@ def test_bad_input_catalogue_is_all_good(one_thread):
         cases = [c for c in catalogue.discover(ROOT / "benchmarks") if "20M" not in c.label]
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    assert {c.area for c in cases} == AREAS and len(cases) >= 150
+    assert {c.area for c in cases} == AREAS and len(cases) >= 200
+    assert all(sum(c.area == a for c in cases) >= 5 for a in AREAS)  # every surface, at least five cases
     outcomes = catalogue.run(cases)
     bad = [(o.case.label, o.outcome, o.first_line) for o in outcomes if o.outcome not in ("good", "skipped")]
     assert not bad, "\n".join(map(str, bad))

@@ -110,12 +110,18 @@ def test_a_changed_setting_reruns_and_only_current_runs_are_shown(tmp_path, caps
     assert _bench(tmp_path, "--seeds", "2", "--methods", "standard") == 0
     assert {p.name for p in out.glob("strip_*")} == {"strip_standard_seed0.png", "strip_standard_seed1.png"}
     capsys.readouterr()
-    # Fewer seeds: seed 0 is reused; seed 1's strip is no longer a current result and is removed.
+    # Fewer seeds: seed 0 is reused; seed 1's strip belongs to a finished run of the store: kept, and said so.
     assert _bench(tmp_path, "--seeds", "1", "--methods", "standard") == 0
-    assert _ran(capsys.readouterr().out) == (0, 1)
-    assert {p.name for p in out.glob("strip_*")} == {"strip_standard_seed0.png"}
+    printed = capsys.readouterr().out
+    assert _ran(printed) == (0, 1)
+    assert "keeping 1 strip/GIF file(s) of earlier runs not in this command (strip_standard_seed1.png)" in printed
+    assert {p.name for p in out.glob("strip_*")} == {"strip_standard_seed0.png", "strip_standard_seed1.png"}
     assert [r["seed"] for r in json.loads((out / "results.json").read_text())["runs"]] == [0]
-    # Back to two seeds: seed 1 is in the store but its strip is gone, so it is done again.
+    # Back to two seeds: both are in the store with their strips, so nothing is done again.
+    assert _bench(tmp_path, "--seeds", "2", "--methods", "standard") == 0
+    assert _ran(capsys.readouterr().out) == (0, 2)
+    # A stored run whose strip is gone is done again.
+    (out / "strip_standard_seed1.png").unlink()
     assert _bench(tmp_path, "--seeds", "2", "--methods", "standard") == 0
     assert _ran(capsys.readouterr().out) == (1, 1)
     assert (out / "strip_standard_seed1.png").is_file()

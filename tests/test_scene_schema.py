@@ -30,7 +30,9 @@ def test_the_built_in_scenes_are_all_checked():
 
 
 # KITTY with its one object under [[objects]] (the format the multi-object loader reads) and an [optimize] table.
-OBJECTS = KITTY.replace('[mesh]\nprocedural = "cat"\nnormalize = true\n', "").replace(
+# (the top-level [material] goes: the object has its own, and one that applies to no object is refused)
+OBJECTS = re.sub(r"\[material\].*?\n\n", "", KITTY, count=1, flags=re.S).replace(
+    '[mesh]\nprocedural = "cat"\nnormalize = true\n', "").replace(
     "[[parameters]]", '''[[objects]]
 name = "cat"
 [objects.mesh]

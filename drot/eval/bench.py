@@ -145,9 +145,10 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
                   plot: bool = True, in_flight: bool = False) -> list[Path]:
     """Write ``results.json`` / ``results.csv`` / ``history.csv`` (and ``error_vs_iteration.png`` when
     ``plot``; it takes half a second) from the store's ``records`` of ``specs`` (the current command's
-    runs, finished ones only), and remove the strips and GIFs of no finished current run — while runs
-    are still ``in_flight``, of no current run at all (a parallel worker writes a run's strip before
-    the driver records the run). Returns the files written.
+    runs, finished ones only), and remove the strips and GIFs of no finished run in the store (a run
+    interrupted while writing them) — while runs are still ``in_flight``, also keeping the current
+    runs' (a parallel worker writes a run's strip before the driver records the run). The files of
+    finished runs of earlier commands (other seeds or methods) are kept. Returns the files written.
 
     ``results.json`` also lists the current runs that failed (``failed``) and those not run yet
     (``pending``, after Ctrl-C); ``complete`` is true when every run finished.
@@ -167,7 +168,9 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     written.append(report.write_csv(out_dir / "results.csv", summary_rows(rows)))
     written.append(report.write_csv(out_dir / "history.csv", [
         {"method": r["method"], "seed": r["seed"], **h} for r in rows for h in r["history"]]))
-    keep = [name for r in rows for name in run_files(r)]
+    # Files of every finished run in the store stay, of this command or an earlier one (fewer seeds
+    # now must not delete the other seeds' strips); only files of no finished run are removed.
+    keep = [name for rec in records.values() if rec.get("status") == "ok" for name in run_files(rec.get("result") or {})]
     if in_flight:
         keep += [name for sp in specs for name in run_file_names(sp.variant, sp.seed)]
     remove_stale_run_files(out_dir, keep)

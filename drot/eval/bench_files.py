@@ -12,9 +12,10 @@ What drot-bench writes there (and all that ``--fresh`` removes)::
 
 Rerunning a command into the same folder resumes it: runs already in the store are skipped (a
 changed setting changes a run's key, so that run is done again). Strips and GIFs that belong to no
-finished run of the current command (an earlier command's seeds or methods, a run interrupted while
-writing them) are removed when the results are written, so what the folder shows is the current
-runs only; a stored run whose strip or GIF is gone is done again (:func:`missing_files`).
+finished run in the store (a run interrupted while writing them) are removed when the results are
+written; those of finished runs of earlier commands (other seeds or methods) are kept and named on
+the command's output (``--fresh`` removes them); the results files list the current runs only. A
+stored run whose strip or GIF is gone is done again (:func:`missing_files`).
 """
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def remove_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def remove_stale_run_files(out_dir: Path, current: Iterable[str]) -> list[Path]:
-    """Remove the strips and GIFs in ``out_dir`` whose names are not in ``current``."""
+    """Remove the strips and GIFs in ``out_dir`` whose names are not in ``current`` (the files of
+    every finished run in the store, and of runs in flight)."""
     keep = set(current)
     return remove_files(p for p in out_dir.iterdir() if RUN_FILE.fullmatch(p.name) and p.name not in keep)
 

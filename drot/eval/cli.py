@@ -44,7 +44,7 @@ from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
                     method_label, rgbxy_vs_l2, scene_digest, summary_rows, write_results)
-from .bench_files import check_out_dir, missing_files, previous_files, remove_files
+from .bench_files import check_out_dir, missing_files, previous_files, remove_files, run_file_names, run_files
 from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
 from .executor_flags import add_executor_arguments, executor_from_args
 from .sweep import RUNS_FILE, RunStore, run_sweep
@@ -305,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {_run_line(method_label(s.variant), s.seed, records[s.key]['result'])}  (skipped)")
         if failed_before and not args.retry_failed:
             print(f"drot-bench: {len(failed_before)} run(s) failed before and are left alone (--retry-failed reruns them)")
+    current = {name for s in specs for name in run_file_names(s.variant, s.seed)}
+    others = sorted({n for rec in records.values() if rec.get("status") == "ok"
+                     for n in run_files(rec.get("result") or {}) if n not in current and (out_dir / n).is_file()})
+    if others:
+        print(f"drot-bench: keeping {len(others)} strip/GIF file(s) of earlier runs not in this command "
+              f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); --fresh removes them")
     t0 = time.perf_counter()
 
     def write(plot: bool = True, in_flight: bool = False) -> None:

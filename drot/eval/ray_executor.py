@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .executors import Outcome, run_one
+from .ray_address import check_ray_address
 
 __all__ = ["RayExecutor", "RayUnavailable", "require_ray", "INSTALL_HINT"]
 
@@ -112,6 +113,8 @@ class RayExecutor:
         if workers is not None and workers < 1:
             raise ValueError(f"workers {workers}: must be an integer >= 1")
         self.ray = require_ray()
+        if address is not None:
+            check_ray_address(address)  # now, not after Ray's minutes of retries
         self.workers, self.address, self.device, self.max_retries = workers, address, device, max_retries
         self.cpu = not str(device).startswith("cuda")
         self.worker_drot: str | None = None  # where the workers import drot from (after the first sweep)

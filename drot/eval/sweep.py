@@ -83,22 +83,48 @@ class RunStore:
         path = Path(path)
         self.path = path / RUNS_FILE if path.is_dir() or path.suffix != ".jsonl" else path
 
+    def check_writable(self, flag: str = "the sweep folder") -> None:
+        """Refuse, before any run, a store that could not keep its first result: the folder is an
+        existing file, sits under a file, or is not writable; ``runs.jsonl`` is not a writable file.
+        ``flag`` names the folder in the message (e.g. ``"--out"``). Creates nothing."""
+        folder = self.path.parent
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{flag} {folder}: is an existing file, not a folder; give a folder (new or a "
+                             f"sweep's) — the file is left as it is")
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ValueError(f"{flag} {folder}: cannot be created, {existing} is a file")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"{flag} {folder}: cannot write there ({existing} is not writable)")
+        if self.path.exists() and (not self.path.is_file() or not os.access(self.path, os.W_OK)):
+            raise ValueError(f"{flag} {folder}: its run log {self.path.name} is not a writable file")
+
     def records(self) -> dict[str, dict[str, Any]]:
         """Every recorded run, by key (last record wins). Unreadable lines — a line torn by a
-        kill mid-write — are skipped with a warning."""
+        kill mid-write, a line that is not a run record (no string ``key``, ``status`` neither
+        ``"ok"`` nor ``"error"``, an ``"ok"`` one without its ``result``) — are skipped with a
+        warning naming the file and line; those runs are redone."""
         out: dict[str, dict[str, Any]] = {}
         if not self.path.is_file():
             return out
-        with open(self.path, encoding="utf-8") as fh:
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 try:
                     rec = json.loads(line)
-                    out[rec["key"]] = rec
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    warnings.warn(f"{self.path}:{number}: unreadable run record skipped (interrupted write?); "
-                                  f"that run will be redone", stacklevel=2)
+                except json.JSONDecodeError:
+                    warnings.warn(f"{self.path}:{number}: unreadable run record skipped (not JSON: an interrupted "
+                                  f"write?); that run will be redone", stacklevel=2)
+                    continue
+                problem = _record_problem(rec)
+                if problem:
+                    warnings.warn(f"{self.path}:{number}: run record skipped ({problem}); that run will be redone",
+                                  stacklevel=2)
+                    continue
+                out[rec["key"]] = rec
         return out
 
     def append(self, record: Mapping[str, Any]) -> None:
@@ -117,6 +143,19 @@ class RunStore:
             fh.write(line.encode("utf-8") + b"\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def _record_problem(rec: Any) -> str | None:
+    """What makes a parsed line not a run record, or None."""
+    if not isinstance(rec, dict):
+        return f"a JSON {type(rec).__name__}, not an object"
+    if not isinstance(rec.get("key"), str):
+        return "no string 'key'"
+    if rec.get("status") not in ("ok", "error"):
+        return f"'status' is {rec.get('status')!r}, not 'ok' or 'error'"
+    if rec["status"] == "ok" and not isinstance(rec.get("result"), dict):
+        return "an 'ok' record without a 'result' object"
+    return None
 
 
 #: Kept for callers of the old private name.
@@ -152,6 +191,7 @@ def run_sweep(specs: Sequence[RunSpec], run: Callable[[RunSpec], Mapping[str, An
     worker died (after the executor's retry).
     """
     store = RunStore(Path(folder))
+    store.check_writable()  # before any run: a result that cannot be stored would be lost
     done = store.records()
     unique: dict[str, RunSpec] = {}
     for spec in specs:

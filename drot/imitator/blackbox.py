@@ -109,9 +109,27 @@ def render_batch(renderer: BlackBoxRenderer, vectors: torch.Tensor, sources: tor
                 parts = [pool.submit(_render_chunk, renderer, settings[a:b], srcs[a:b], seeds[a:b])
                          for a, b in zip(bounds[:-1], bounds[1:])]
                 images = [im for p in parts for im in p.result()]
+    for b, im in enumerate(images):
+        _check_image(renderer, im, settings[b])
     out = torch.from_numpy(np.stack([np.asarray(im, dtype=np.float32) for im in images])) if images else \
         torch.zeros(0, *renderer.resolution, 3)
     if out.shape[1:] != (*renderer.resolution, 3):
         raise ValueError(f"{type(renderer).__name__}.render_one returned images of shape {tuple(out.shape[1:])}, "
                          f"expected {(*renderer.resolution, 3)}")
     return out.clamp(0, 1)
+
+
+def _check_image(renderer: BlackBoxRenderer, image: Any, setting: Mapping[str, Any]) -> None:
+    """Refuse an image that would train the imitator on garbage: integer pixels (0-255 read as
+    all-white after clamping), NaN / inf, or floats far outside [0, 1]."""
+    name = f"{type(renderer).__name__}.render_one"
+    arr = np.asarray(image)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"{name} returned a {arr.dtype} image for {dict(setting)}; it must return floats in [0, 1] "
+                        f"(divide 8-bit images by 255)")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} returned an image with {int((~np.isfinite(arr)).sum())} NaN or infinite "
+                         f"values for {dict(setting)}")
+    if arr.size and (arr.max() > 1.5 or arr.min() < -0.5):  # a little over/undershoot is clamped
+        raise ValueError(f"{name} returned values in [{arr.min():.3g}, {arr.max():.3g}] for {dict(setting)}; "
+                         f"images must be in [0, 1] (0-255 images: divide by 255)")

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from .blackbox import BlackBoxRenderer
+from .files import read_plain, write_plain
 
 __all__ = ["Samples", "generate"]
 
@@ -51,18 +52,33 @@ class Samples:
                        self.shifted_images[index], None if self.sources is None else self.sources[index], self.seconds)
 
     def save(self, path: str | Path) -> None:
-        torch.save(dataclasses.asdict(self), Path(path))
+        """Write the samples as a plain-data file (:mod:`~drot.imitator.files`), atomically."""
+        write_plain(path, "samples", dataclasses.asdict(self))
 
     @classmethod
     def load(cls, path: str | Path) -> "Samples":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no samples file at {path}")
-        data = torch.load(path, weights_only=True)
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise ValueError(f"{path}: not a samples file ({exc})") from None
+        """The samples written by :meth:`save`; ValueError naming ``path`` and what is wrong when it is
+        foreign, truncated, carries code, or its tensors do not fit together."""
+        data = read_plain(path, "samples", required=_FIELDS, what="samples file")
+        fields = {k: data[k] for k in (*_FIELDS, "sources", "seconds") if k in data}
+        for key in _FIELDS:
+            if not isinstance(fields[key], torch.Tensor):
+                raise ValueError(f"{path}: samples file key {key!r} is a {type(fields[key]).__name__}, not a tensor")
+        n = fields["vectors"].shape[0]
+        shapes = {"vectors": 2, "images": 4, "shift_index": 1, "shifted": 2, "shifted_images": 4}
+        for key, ndim in shapes.items():
+            t = fields[key]
+            if t.ndim != ndim or t.shape[0] != n:
+                raise ValueError(f"{path}: samples file key {key!r} has shape {tuple(t.shape)}; expected {ndim} "
+                                 f"dimensions and {n} rows (as 'vectors')")
+        if fields["shifted"].shape != fields["vectors"].shape or \
+                fields["shifted_images"].shape != fields["images"].shape:
+            raise ValueError(f"{path}: samples file 'shifted' / 'shifted_images' do not match 'vectors' / 'images' in shape")
+        return cls(**fields)
+
+
+#: The keys every samples file holds.
+_FIELDS = ("vectors", "images", "shift_index", "shifted", "shifted_images")
 
 
 def generate(renderer: BlackBoxRenderer, n: int, seed: int = 0, batch: int = 32, workers: int = 1,

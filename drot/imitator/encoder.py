@@ -18,9 +18,10 @@ from tqdm import tqdm
 
 from .data import Samples
 from .losses import perceptual_loss
-from .networks import Encoder, build_network
+from .networks import Encoder
 from .space import ParameterSpace
-from .training import Imitator, read_checkpoint, save_checkpoint
+from .validation import check_options
+from .training import Imitator, read_checkpoint, rebuild, save_checkpoint
 
 __all__ = ["EncoderSettings", "InverseEncoder", "train_encoder", "load_encoder"]
 
@@ -37,6 +38,10 @@ class EncoderSettings:
     width: int = 16
     seed: int = 0
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_options(self, positive=("steps", "batch", "lr", "width"),
+                      nonnegative=("graphics", "rendering", "seed"), integers=("steps", "batch", "width", "seed"))
 
 
 class InverseEncoder(torch.nn.Module):
@@ -117,7 +122,7 @@ def train_encoder(samples: Samples, imitator: Imitator | None, settings: Encoder
                         "seconds": time.perf_counter() - start})
     enc.eval()
     if checkpoint is not None:
-        save_checkpoint(checkpoint, kind="encoder", network=enc.network.state_dict(), config=enc.network.config,
+        save_checkpoint(checkpoint, "encoder", network=enc.network.state_dict(), config=enc.network.config,
                         step=settings.steps, space=space.to_dict(), settings=dataclasses.asdict(settings),
                         history=history)
     return enc, history
@@ -125,7 +130,5 @@ def train_encoder(samples: Samples, imitator: Imitator | None, settings: Encoder
 
 def load_encoder(path: str | Path) -> InverseEncoder:
     """The encoder stored at ``path`` by :func:`train_encoder`."""
-    state = read_checkpoint(path, "encoder")
-    net = build_network(state["config"])
-    net.load_state_dict(state["network"])
-    return InverseEncoder(net, ParameterSpace.from_dict(state["space"])).eval()
+    net, space = rebuild(path, read_checkpoint(path, "encoder"))
+    return InverseEncoder(net, space).eval()

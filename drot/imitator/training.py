@@ -6,7 +6,7 @@ perceptual distance (L1 + MS-SSIM, :mod:`drot.imitator.losses`) on both the sett
 shifted twins, ``L_sens`` the sensitivity loss on the pairs and ``L_GAN`` the WGAN-GP generator term
 (its critic trained one step per step, only when ``adversarial > 0``).
 
-A checkpoint (``torch.save`` of a dict) holds the network and its config, the optimiser, the step,
+A checkpoint (a plain-data file of :mod:`~drot.imitator.files`: tensors, numbers, strings, never code) holds the network and its config, the optimiser, the step,
 the batch generator's state, the settings, the history and the parameter space
 (:meth:`~drot.imitator.space.ParameterSpace.to_dict`): resuming continues exactly where it stopped.
 """
@@ -22,11 +22,14 @@ import torch
 from tqdm import tqdm
 
 from .data import Samples
+from .files import read_plain, write_plain
 from .losses import gradient_penalty, imitation_loss, sensitivity_loss
 from .networks import Critic, ParameterImitator, SourceImitator, build_network
 from .space import ParameterSpace
+from .validation import check_options
 
-__all__ = ["ImitatorSettings", "Imitator", "train_imitator", "load_imitator", "save_checkpoint", "read_checkpoint"]
+__all__ = ["ImitatorSettings", "Imitator", "train_imitator", "load_imitator", "save_checkpoint", "read_checkpoint",
+           "rebuild"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +46,11 @@ class ImitatorSettings:
     seed: int = 0
     checkpoint_every: int = 250
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_options(self, positive=("steps", "batch", "lr", "width"),
+                      nonnegative=("imitation", "sensitivity", "adversarial", "seed", "checkpoint_every"),
+                      integers=("steps", "batch", "width", "seed", "checkpoint_every"))
 
 
 class Imitator(torch.nn.Module):
@@ -62,35 +70,45 @@ class Imitator(torch.nn.Module):
         return self.network(vectors, sources)
 
 
-def save_checkpoint(path: str | Path, **state: Any) -> None:
-    """Write a checkpoint atomically (``path.tmp`` then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
+def save_checkpoint(path: str | Path, kind: str, **state: Any) -> None:
+    """Write a ``kind`` checkpoint atomically (``path.tmp`` then rename), tensors and plain data only."""
+    write_plain(path, kind, state)
 
 
 def read_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint`; ValueError naming the file and key if it is not a ``kind`` one."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=False)
-    for key in ("kind", "network", "config", "space", "step"):
-        if not isinstance(state, dict) or key not in state:
-            raise ValueError(f"{path}: not a drot.imitator checkpoint (missing key {key!r})")
-    if state["kind"] != kind:
-        raise ValueError(f"{path}: a {state['kind']!r} checkpoint, expected {kind!r}")
-    return state
+    """Load a checkpoint written by :func:`save_checkpoint` without running any code it may carry;
+    ValueError naming the file and what is wrong if it is not a whole ``kind`` one of this format."""
+    return read_plain(path, kind, required=("network", "config", "space", "step"))
+
+
+def rebuild(path: str | Path, state: dict[str, Any]) -> tuple[torch.nn.Module, ParameterSpace]:
+    """The network and parameter space of a checkpoint read by :func:`read_checkpoint`; ValueError
+    naming ``path`` when its config, weights and space do not fit together."""
+    try:
+        space = ParameterSpace.from_dict(state["space"])
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    try:
+        net = build_network(state["config"])
+        net.load_state_dict(state["network"])
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()
+        raise ValueError(f"{path}: the weights do not fit the network described by its config "
+                         f"({first[0] if first else type(exc).__name__})") from None
+    dim = net.config.get("dim")
+    if dim is not None and dim != space.dim:
+        raise ValueError(f"{path}: the network takes {dim} parameter slots but the stored space has {space.dim}")
+    return net, space
 
 
 def load_imitator(path: str | Path) -> Imitator:
     """The imitator stored at ``path`` (weights and parameter space), in eval mode."""
-    state = read_checkpoint(path, "imitator")
-    net = build_network(state["config"])
-    net.load_state_dict(state["network"])
-    return Imitator(net, ParameterSpace.from_dict(state["space"])).eval()
+    net, space = rebuild(path, read_checkpoint(path, "imitator"))
+    return Imitator(net, space).eval()
+
+
+#: What resuming needs beyond a loadable imitator.
+_RESUME_KEYS = ("network", "config", "space", "step", "optimizer", "generator", "torch_rng", "settings", "history")
 
 
 def _new_network(samples: Samples, space: ParameterSpace, width: int | None) -> torch.nn.Module:
@@ -127,7 +145,7 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
     history: list[dict] = []
     step = 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
-        state = read_checkpoint(checkpoint, "imitator")
+        state = read_plain(checkpoint, "imitator", required=_RESUME_KEYS)
         saved = {k: v for k, v in state["settings"].items() if k not in ("steps", "progress", "checkpoint_every")}
         now = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("steps", "progress", "checkpoint_every")}
         if saved != now:
@@ -135,18 +153,24 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
             raise ValueError(f"{checkpoint}: saved with other settings ({', '.join(diff)}); pass resume=False to restart")
         if ParameterSpace.from_dict(state["space"]) != space:
             raise ValueError(f"{checkpoint}: saved with another parameter space")
-        net.load_state_dict(state["network"])
-        opt.load_state_dict(state["optimizer"])
-        if critic is not None:
-            critic.load_state_dict(state["critic"])
-            copt.load_state_dict(state["critic_optimizer"])
-        g.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        step, history = state["step"], list(state["history"])
+        try:
+            net.load_state_dict(state["network"])
+            opt.load_state_dict(state["optimizer"])
+            if critic is not None:
+                critic.load_state_dict(state["critic"])
+                copt.load_state_dict(state["critic_optimizer"])
+            g.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            step, history = int(state["step"]), list(state["history"])
+        except (ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()
+            raise ValueError(f"{checkpoint}: cannot resume from it, its training state does not fit these samples "
+                             f"and settings ({first[0] if first else type(exc).__name__}); pass resume=False "
+                             f"to restart") from None
 
     def save():
         if checkpoint is not None:
-            save_checkpoint(checkpoint, kind="imitator", network=net.state_dict(), config=net.config,
+            save_checkpoint(checkpoint, "imitator", network=net.state_dict(), config=net.config,
                             optimizer=opt.state_dict(), step=step, generator=g.get_state(),
                             torch_rng=torch.get_rng_state(), settings=dataclasses.asdict(settings),
                             history=history, space=space.to_dict(),

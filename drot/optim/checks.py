@@ -1,6 +1,7 @@
 """Checks of a run that the settings alone cannot make, before and after the loop.
 
-* :func:`check_run_settings` — settings that depend on the scene (``frame_view`` within its views);
+* :func:`check_run_settings` — settings that depend on the scene (``frame_view`` within its views, a
+  resolution the final scores can be computed at — refused before the loop, not after it);
 * :func:`check_foreground` — a target that shows nothing is refused (it would be "matched" by any
   render that also shows nothing, and scored PSNR inf / SSIM 1); views without foreground are
   reported (a warning, and ``OptimizationResult.empty_target_views``);
@@ -14,6 +15,7 @@ import collections
 import warnings
 from typing import Any, Sequence
 
+from .. import metrics
 from ..scene.scene import Scene
 from .schedule import GradientSchedule
 from .settings import OptimizeSettings
@@ -27,6 +29,11 @@ EMPTY_RENDER_CAUSES = ("the cameras look away from the object; the near/far plan
 
 def check_run_settings(settings: OptimizeSettings, scene: Scene) -> None:
     """Refuse settings that are out of range for ``scene``."""
+    h, w = scene.resolution
+    if min(h, w) < metrics.SSIM_MIN_SIDE:
+        raise ValueError(f"scene {scene.name!r} renders at {h}x{w} pixels; a run needs at least "
+                         f"{metrics.SSIM_MIN_SIDE}x{metrics.SSIM_MIN_SIDE} (the result's SSIM window): pass "
+                         f"resolution >= {metrics.SSIM_MIN_SIDE}")
     view = settings.recording.frame_view
     if view >= scene.num_views:
         raise ValueError(f"frame_view={view} is out of range: scene {scene.name!r} has {scene.num_views} view(s), "

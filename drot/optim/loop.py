@@ -41,6 +41,7 @@ from ..render.renderer import render
 from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
 from .coarse import CoarseProblem, coarse_resolution
+from .observability import check_observable
 from .guards import OptimizationDiverged, StepGuard
 from .halving import halving_iterations, image_losses, keep_best
 from .recording import Recorder
@@ -156,6 +157,7 @@ class _Run:
         self.repeated = () if len(unique) == len(values) else (
             f"{len(values) - len(unique)} of the {len(values)} starts repeated another (fixed start values) and "
             f"were not run",)
+        check_observable(scene, unique[0], settings.fixed, backend, self.device)  # before any iteration
         self.rng = np.random.default_rng(settings.seed)
         self.schedule = GradientSchedule(sched.strategy, sched.iterations, sched.rgbxy_fraction, settings.seed)
         self.rgbxy = RgbxyStep(scene, goal, settings, backend, self.rng) if self.schedule.strategy.uses_rgbxy else None

@@ -32,6 +32,7 @@ from ..matching import image_points, matcher_from_settings
 from ..render.proxies import frozen_proxies
 from .losses import rgbxy_costs
 from .settings import MatchingSettings, unknown_names
+from .targets import RANGE_TOLERANCE
 
 Shader = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -76,12 +77,24 @@ class RgbxyLoss:
         if images.ndim != 4 or images.shape[-1] not in (3, 4) or not images.is_floating_point():
             raise ValueError(f"RgbxyLoss target must be float [B, H, W, 3 or 4] images, got "
                              f"{images.dtype} {tuple(images.shape)}")
+        if not bool(torch.isfinite(images).all()):
+            raise ValueError("RgbxyLoss target contains NaN or inf")
+        low, high = float(images.min()), float(images.max())
+        if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:  # as drot.optimize refuses them
+            raise ValueError(f"RgbxyLoss target has values in [{low:g}, {high:g}]: float target images must be in "
+                             f"[0, 1] (tolerance {RANGE_TOLERANCE}); divide 0-255 values by 255")
+        images = images.clamp(0, 1)
         if images.shape[-1] == 4:
             if mask is None:
                 mask = images[..., 3] > 0.5
             images = images[..., :3] * mask[..., None]
         if mask is not None and tuple(mask.shape) != tuple(images.shape[:3]):
             raise ValueError(f"RgbxyLoss mask must be [B, H, W] = {list(images.shape[:3])}, got {tuple(mask.shape)}")
+        shown = (mask if mask is not None else images.amax(-1) > 1e-6).flatten(1).any(1)
+        if not bool(shown.any()):  # any render that also shows nothing would "match" it perfectly
+            why = ("its mask (or alpha) is empty in every view" if mask is not None else
+                   "every target image is black; without a mask the foreground is the non-black pixels")
+            raise ValueError(f"RgbxyLoss target shows nothing to match ({images.shape[0]} view(s)): {why}")
         background = settings.background
         if background == "auto":
             background = "exclude" if mask is not None else "include"
@@ -149,6 +162,7 @@ class RgbxyLoss:
             False when nothing could be matched (no covered pixel; the matching is cleared).
         """
         views = tuple(range(rast.shape[0])) if views is None else tuple(int(v) for v in views)
+        _check_geometry(rast, clip, tri, attrs)
         if len(views) != rast.shape[0]:
             raise ValueError(f"{len(views)} views given for a rasterization of {rast.shape[0]}")
         bad = [v for v in views if not 0 <= v < self.images.shape[0]]
@@ -185,6 +199,7 @@ class RgbxyLoss:
         its flat pixel index ``[N]`` over ``[B, H, W]``."""
         if self._current is None:
             raise RuntimeError("no matching in force: call match() first (or use the loss object as a function)")
+        _check_geometry(self._current.rast, clip, tri, attrs)
         proxies = frozen_proxies(self._current.rast, tri, clip, attrs, shade)
         return rgbxy_costs(proxies.rgbxy, self._current.matched, self.settings.lam), proxies.pixel_index
 
@@ -214,14 +229,42 @@ class RgbxyLoss:
         """One iteration of your loop: match when due, then the loss (None when nothing is visible).
 
         ``rast`` ``[B, H, W, 4]``, ``clip`` ``[B, V, 4]`` (the same ``B`` views, in the order of
-        ``views``, at every call), ``tri`` ``[F, 3]``, ``attrs`` ``[V, C]`` (the colour is
+        ``views``; other views or another order than the matching in force's match again), ``tri`` ``[F, 3]``, ``attrs`` ``[V, C]`` (the colour is
         ``attrs[:, :3]`` unless ``shade(values, batch) -> rgb`` is given). ``iteration`` defaults to
         the number of earlier calls.
         """
         it = self._calls if iteration is None else int(iteration)
         self._calls += 1
-        if self.due(it) and not self.match(rast, views, image, clip=clip, tri=tri, attrs=attrs, shade=shade,
+        # Other views (or another order) than the matching's: its targets belong to other entries, so match again.
+        moved = (views is not None and self._current is not None
+                 and tuple(int(v) for v in views) != self._current.views)
+        if (self.due(it) or moved) and not self.match(rast, views, image, clip=clip, tri=tri, attrs=attrs, shade=shade,
                                            iteration=it):
             return None
         return self.loss(clip, tri, attrs, shade)
 
+
+def _check_geometry(rast: torch.Tensor, clip: torch.Tensor | None, tri: torch.Tensor | None,
+                    attrs: torch.Tensor | None) -> None:
+    """ValueError naming the argument when ``rast``, ``clip``, ``tri`` and ``attrs`` do not describe one
+    mesh (checked here because the pure-torch proxies, without drot._C, fail with a bare IndexError)."""
+    if rast.ndim != 4 or rast.shape[-1] != 4:
+        raise ValueError(f"rast must be [B, H, W, 4] (nvdiffrast's rast_out), got {tuple(rast.shape)}")
+    if clip is not None and (clip.ndim != 3 or clip.shape[0] != rast.shape[0] or clip.shape[-1] != 4):
+        raise ValueError(f"clip must be [B, V, 4] with B = {rast.shape[0]} (the rasterization's batch), got "
+                         f"{tuple(clip.shape)}")
+    if tri is not None:
+        if tri.ndim != 2 or tri.shape[1] != 3 or tri.is_floating_point():
+            raise ValueError(f"tri must be integer [F, 3] triangle indices, got {tri.dtype} {tuple(tri.shape)}")
+        faces = int(tri.shape[0])
+        if rast.numel() and float(rast[..., 3].detach().max()) > faces:  # triangle ids are 1-based, 0 = empty
+            raise ValueError(f"rast names triangle {int(rast[..., 3].detach().max())} but tri has {faces}: the rasterization "
+                             f"is of another mesh")
+        if clip is not None and tri.numel() and (int(tri.min()) < 0 or int(tri.max()) >= clip.shape[1]):
+            raise ValueError(f"tri indices must be in [0, {clip.shape[1] - 1}] (clip has {clip.shape[1]} vertices), "
+                             f"got [{int(tri.min())}, {int(tri.max())}]")
+    if attrs is not None and clip is not None:
+        if attrs.ndim not in (2, 3) or attrs.shape[-2] != clip.shape[1] or (
+                attrs.ndim == 3 and attrs.shape[0] != clip.shape[0]):
+            raise ValueError(f"attrs must be [V, C] or [B, V, C] with V = {clip.shape[1]} (clip's vertices) and "
+                             f"B = {clip.shape[0]}, got {tuple(attrs.shape)}")

@@ -283,8 +283,9 @@ def _material(cfg: dict, where: str) -> Material:
         raise ValueError(f"{where}: {exc}") from exc
 
 
-def _objects(entries, path: Path, where: str) -> list[SceneObject]:
-    """The ``[[objects]]`` of a scene of several objects."""
+def _objects(entries, path: Path, where: str, default_material: dict | None = None) -> list[SceneObject]:
+    """The ``[[objects]]`` of a scene of several objects (the top-level ``[material]``, if any, is the
+    material of those without their own)."""
     objects = []
     for i, o in enumerate(entries):
         here = f"{where} [[objects]] #{i}"
@@ -294,7 +295,8 @@ def _objects(entries, path: Path, where: str) -> list[SceneObject]:
         try:
             objects.append(SceneObject(
                 name, mesh, torch.tensor(o.get("position", [0.0, 0.0, 0.0]), dtype=torch.float32),
-                _material(o.get("material", {}), f"{here} [material]"),
+                _material(o["material"], f"{here} [material]") if "material" in o else
+                _material(default_material or {}, f"{where} [material]"),
                 tuple(_parameters(o.get("parameters", []), mesh, here, "[[parameters]]"))))
         except (TypeError, ValueError) as exc:
             message = str(exc)
@@ -308,7 +310,7 @@ def scene_from_config(cfg: dict[str, Any], path: Path, resolution: int | None = 
     where = f"scene file {path}"
     if "objects" in cfg and "mesh" in cfg:
         raise ValueError(f"{where}: give either a [mesh] or [[objects]], not both")
-    objects = _objects(cfg["objects"], path, where) if "objects" in cfg else None
+    objects = _objects(cfg["objects"], path, where, cfg.get("material")) if "objects" in cfg else None
     mesh = Mesh.concatenate([o.mesh for o in objects]) if objects else _mesh(_require(cfg, "mesh", where), path)
     params = _parameters(cfg.get("parameters", []) if objects else _require(cfg, "parameters", where), mesh, where)
     environment = (_value(cfg["environment"], values.ValueContext(mesh), f"{where} [environment]")

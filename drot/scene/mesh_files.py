@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .image_files import image_file_problem
 from .mesh import Mesh, MeshError, mesh_from_arrays, weld_groups
 from .mesh_checks import check_degenerate_faces, check_face_budget, check_obj_indices, header_face_count
+from .ply_checks import check_ply_body
 
 GREY = 0.7  # drot's default albedo (Scene.evaluate, Mesh.concatenate)
 
@@ -32,7 +34,10 @@ def image_to_texture(image, where: str = "texture image") -> torch.Tensor:
     255 (16-bit by 65535). Grey images are repeated to RGB; an alpha channel that is not fully
     opaque is dropped with a warning naming ``where``.
     """
-    a = np.asarray(image)
+    try:
+        a = np.asarray(image)  # a PIL image decodes here: a truncated file fails here
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"{where}: cannot decode the image (truncated or damaged: {exc})") from None
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
     if a.ndim == 2:
@@ -49,7 +54,7 @@ def image_to_texture(image, where: str = "texture image") -> torch.Tensor:
         a = a[..., :-1]
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
-    return torch.as_tensor(np.ascontiguousarray(a[::-1]), dtype=torch.float32)
+    return torch.as_tensor(a[::-1].copy(), dtype=torch.float32)  # a copy: no negative strides (1-row images)
 
 
 def load_texture(path: str | os.PathLike) -> torch.Tensor:
@@ -77,7 +82,8 @@ def _warn(path: Path, message: str) -> None:
 
 
 def _obj_missing_files(path: Path) -> list[str]:
-    """Material libraries (``mtllib``) and ``map_Kd`` images an OBJ names that are not on disk."""
+    """Material libraries (``mtllib``) and ``map_Kd`` images an OBJ names that are not on disk or not
+    usable images (empty, not an image, truncated), each with why."""
     missing = []
     try:
         lines = path.read_text(errors="replace").splitlines()
@@ -89,14 +95,16 @@ def _obj_missing_files(path: Path) -> list[str]:
         name = line[len("mtllib"):].strip()
         mtl = path.parent / name
         if not mtl.is_file():
-            missing.append(f"material library {name!r}")
+            missing.append(f"material library {name!r} not found")
             continue
         for entry in mtl.read_text(errors="replace").splitlines():
             parts = entry.split()
             if len(parts) > 1 and parts[0].lower() == "map_kd":
                 image = " ".join(parts[1:]) if (mtl.parent / " ".join(parts[1:])).is_file() else parts[-1]
                 if not (mtl.parent / image).is_file():
-                    missing.append(f"texture image {image!r} (map_Kd in {name})")
+                    missing.append(f"texture image {image!r} (map_Kd in {name}) not found")
+                elif (problem := image_file_problem(mtl.parent / image)) is not None:
+                    missing.append(f"texture image {image!r} (map_Kd in {name}) {problem}")
     return missing
 
 
@@ -160,8 +168,13 @@ def _appearance(geom, path: Path, label: str) -> dict:
             _warn(path, f"{label}: the texture is dropped because the geometry has no UVs; "
                         f"using the material's flat colour")
             image = None
+        tex = None
         if image is not None:
-            tex = image_to_texture(image, f"mesh file {path}: {label} texture")
+            try:
+                tex = image_to_texture(image, f"{label} texture")
+            except ValueError as exc:  # undecodable (the OBJ's image file is named by read_mesh_file)
+                _warn(path, f"{exc}: that texture is dropped, using the material's flat colour")
+        if tex is not None:
             if factor is not None and not np.allclose(factor, 1.0):
                 tex = tex * torch.as_tensor(factor, dtype=torch.float32)
             out["texture"] = tex
@@ -242,23 +255,26 @@ def load_mesh(path: str | os.PathLike, merge_seams: bool = False) -> Mesh:
         check_face_budget(path, declared, " (f lines)" if path.suffix.lower() == ".obj" else " (declared in its header)")
     if path.suffix.lower() == ".obj":
         check_obj_indices(path)
+    if path.suffix.lower() == ".ply":
+        check_ply_body(path)
+    missing = _obj_missing_files(path) if path.suffix.lower() == ".obj" else []
     try:
         loaded = trimesh.load(path, process=False)
     except Exception as exc:  # trimesh raises many exception types for corrupt files
         if isinstance(exc, IndexError) and "out of bounds" in str(exc):  # a face's index past the vertices
             raise MeshError(f"cannot read mesh file {path}: a face index is out of range ({exc}); faces must index "
                             f"existing vertices (OBJ: 1 to V, or -1 back to -V)") from exc
+        if missing:  # an unusable texture image it tried to decode: name it, not the image library's words
+            raise MeshError(f"cannot read mesh file {path}: {', '.join(missing)}") from exc
         raise MeshError(f"cannot read mesh file {path}: {exc}") from exc
     parts = _parts(loaded, path)
     if not parts:
         raise MeshError(f"mesh file {path} contains no triangles (faces)")
     if declared is None:
         check_face_budget(path, sum(len(g.faces) for _, g in parts))
-    if path.suffix.lower() == ".obj":
-        missing = _obj_missing_files(path)
-        if missing:
-            _warn(path, f"{', '.join(missing)} not found: that texture is dropped "
-                        f"(rendered with the material's flat colour, or grey)")
+    if missing:
+        _warn(path, f"{', '.join(missing)}: that texture is dropped "
+                    f"(rendered with the material's flat colour, or grey)")
     looks = []
     for label, geom in parts:
         look = _appearance(geom, path, label)

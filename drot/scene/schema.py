@@ -72,6 +72,11 @@ def _top_rule(cfg: dict, ctx: Context, loc: Loc) -> None:
                            f"object name {obj['name']!r} is already used by [[objects]] #{seen[obj['name']] + 1}; "
                            "object names must be unique")
         seen[obj["name"]] = i
+    objects = cfg.get("objects", [])
+    if objects and "material" in cfg and all("material" in obj for obj in objects):
+        raise ctx.fail(Loc(path=("material",)), "the top-level [material] applies to no object: every [[objects]] "
+                       "has its own [material] (the top-level one is the material of objects without one); "
+                       "remove it or drop an object's own")
     if not cfg.get("parameters") and not any(obj.get("parameters") for obj in cfg.get("objects", [])):
         raise ctx.fail(loc, "missing required key 'parameters': give at least one [[parameters]] table"
                             + (" (at the top level or in an object)" if "objects" in cfg else ""))

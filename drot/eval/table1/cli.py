@@ -99,10 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key in dict.fromkeys(s.key for s in specs):
             print(key)
         return 0
-    runner = Table1Runner(curve_points=protocol.curve_points)
-    t0 = time.perf_counter()
     from ..sweep import RunStore
 
+    try:
+        RunStore(out_dir).check_writable("--out")  # before the first run, which would otherwise be lost
+    except ValueError as exc:
+        print(f"table1: error: {exc}", file=sys.stderr)
+        return 2
+    runner = Table1Runner(curve_points=protocol.curve_points)
+    t0 = time.perf_counter()
     store = RunStore(out_dir)
     if args.rescore:
         updated = rescore({k: v for k, v in store.records().items() if k in {s.key for s in specs}}, runner)
