@@ -7,9 +7,12 @@ Files are read by :func:`drot.scene.mesh_files.load_mesh` (``drot.load_mesh``).
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import torch
+
+from .image_files import load_texture
 
 
 class MeshError(ValueError):
@@ -103,7 +106,6 @@ class Mesh:
         image file's path), on its own UVs or, with ``projection`` (``"planar"``, ``"spherical"``,
         ``"cylindrical"`` about ``axis``), on projected ones — what a scene file's ``uv`` and
         ``texture`` keys do."""
-        from .mesh_files import load_texture  # here, not at the top: mesh_files imports this module
         from .texture import project_uvs
 
         if isinstance(texture, (str, os.PathLike)):

@@ -19,62 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .image_files import image_file_problem
+from .image_files import image_file_problem, image_to_texture, load_texture  # noqa: F401  (this module's API too)
 from .mesh import Mesh, MeshError, mesh_from_arrays, weld_groups
 from .mesh_checks import check_degenerate_faces, check_face_budget, check_obj_indices, header_face_count
 from .ply_checks import check_ply_body
 
 GREY = 0.7  # drot's default albedo (Scene.evaluate, Mesh.concatenate)
-
-
-def image_to_texture(image, where: str = "texture image") -> torch.Tensor:
-    """An image (numpy array or PIL image, first row = top) as a drot texture ``[Ht, Wt, 3]``.
-
-    Rows are flipped so that row 0 is v = 0 (the bottom of the image); 8-bit values are divided by
-    255 (16-bit by 65535). Grey images are repeated to RGB; an alpha channel that is not fully
-    opaque is dropped with a warning naming ``where``.
-    """
-    try:
-        a = np.asarray(image)  # a PIL image decodes here: a truncated file fails here
-    except (OSError, SyntaxError) as exc:
-        raise ValueError(f"{where}: cannot decode the image (truncated or damaged: {exc})") from None
-    if a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    if a.ndim == 2:
-        a = a[..., None]
-    if a.ndim != 3 or a.shape[2] not in (1, 2, 3, 4) or min(a.shape[:2]) < 1:
-        raise ValueError(f"{where}: expected an image [H, W] or [H, W, 1-4], got shape {a.shape}")
-    if np.issubdtype(a.dtype, np.integer):
-        a = a.astype(np.float64) / (65535.0 if a.dtype.itemsize > 1 else 255.0)
-    a = np.clip(a.astype(np.float64), 0.0, 1.0)
-    if a.shape[2] in (2, 4):
-        if (a[..., -1] < 1.0).any():
-            warnings.warn(f"{where}: the alpha channel (transparency) is dropped: drot renders opaque albedo",
-                          UserWarning, stacklevel=3)
-        a = a[..., :-1]
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    return torch.as_tensor(a[::-1].copy(), dtype=torch.float32)  # a copy: no negative strides (1-row images)
-
-
-def load_texture(path: str | os.PathLike) -> torch.Tensor:
-    """Read an image file (PNG, JPEG...) as a drot texture ``[Ht, Wt, 3]`` (see :func:`image_to_texture`).
-
-    Raises:
-        FileNotFoundError: no such file. ValueError: the file is not a readable image.
-    """
-    import imageio.v3 as iio
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"texture image not found: {path}")
-    try:
-        with warnings.catch_warnings():  # imageio's plugin deprecations while it tries each plugin
-            warnings.simplefilter("ignore", DeprecationWarning)
-            image = iio.imread(path)
-    except Exception as exc:  # imageio raises many types for unreadable files
-        raise ValueError(f"cannot read texture image {path}: {exc}") from exc
-    return image_to_texture(image, f"texture image {path}")
 
 
 def _warn(path: Path, message: str) -> None:
