@@ -13,9 +13,9 @@ from drot.render.torch_backend import TorchBackend
 @pytest.fixture(scope="module")
 def frames():
     scene = drot.load_scene("kitty", resolution=24)
-    goal = drot.render(scene.evaluate(scene.target_values()), [0, 1], (24, 24), TorchBackend())
+    goal = drot.render_views(scene.evaluate(scene.target_values()), [0, 1], (24, 24), TorchBackend())
     state = scene.evaluate({"translation": torch.tensor([0.1, 0.05, 0.0])})
-    frame = drot.render(state, [0, 1], (24, 24), TorchBackend(), antialias=False)
+    frame = drot.render_views(state, [0, 1], (24, 24), TorchBackend(), antialias=False)
     return goal, state, frame
 
 
@@ -23,7 +23,7 @@ def frames():
 def implementation(request, monkeypatch):
     if request.param == "no _C":
         monkeypatch.setattr(extension, "op_supports", lambda device: False)
-        monkeypatch.setattr(extension, "warn_fallback", lambda *a, **k: None)
+        monkeypatch.setattr(extension, "announce_fallback", lambda *a, **k: None)
     elif not extension.op_supports(torch.device("cpu")):
         pytest.skip("drot._C is not built")
     return request.param

@@ -19,7 +19,7 @@ class _CallablePackage(types.ModuleType):
     """This package's module type: a module that can still be called as the old ``drot.render_views(...)``."""
 
     def __call__(self, *args, **kwargs):
-        warnings.warn("drot.render_views(...) is now drot.render_views(...) (drot.render is the rendering package); "
+        warnings.warn("drot.render(...) is now drot.render_views(...) (drot.render is the rendering package); "
                       "the old name will be removed", DeprecationWarning, stacklevel=2)
         return _render_views(*args, **kwargs)
 
