@@ -259,6 +259,22 @@ def test_vertex_normals_default_unchanged_and_groups_differentiable():
     assert v.grad is not None and torch.isfinite(v.grad).all()
 
 
+def test_vertex_normals_of_a_batch_equal_each_member_alone():
+    m = uv_sphere(rings=6, segments=8)
+    v = (m.vertices + 0.05 * torch.randn(2, 3, *m.vertices.shape, generator=torch.Generator().manual_seed(0)))
+    v.requires_grad_(True)
+    for groups in (None, weld_groups(m.vertices)):
+        batch = vertex_normals(v, m.faces, groups)
+        weights = torch.randn_like(batch)
+        (grad,) = torch.autograd.grad(batch, v, weights)
+        for i in range(2):
+            for j in range(3):
+                alone = vertex_normals(v[i, j], m.faces, groups)
+                assert torch.equal(batch[i, j], alone)
+                (grad_alone,) = torch.autograd.grad(alone, v, weights[i, j])
+                assert torch.allclose(grad[i, j], grad_alone[i, j], atol=1e-6)
+
+
 def test_weld_groups_and_mesh_carry_them():
     verts = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 0, 1e-9], [1, 1e-8, 0], [0, 1, 0]])
     g = weld_groups(verts)
