@@ -242,8 +242,9 @@ def test_the_loop_evaluates_the_scene_once_per_iteration(monkeypatch, strategy):
     iterations = 12
     result = drot.optimize(drot.load_scene("kitty", resolution=16), strategy=strategy, iterations=iterations,
                            record_frames=4, eval_every=3)
-    # One per iteration, plus the target's and the start's (whose state serves iteration 0).
-    assert calls == {"evaluate": iterations + 2, "world_vertices": 0}
+    # One per iteration, plus the target's and the start's (whose state serves iteration 0), plus one
+    # for the animation (its 5 frames' parameter values, rendered in one batch after the run).
+    assert calls == {"evaluate": iterations + 3, "world_vertices": 0}
     assert all(h["vertex_mae"] is not None for h in result.history)
 
 

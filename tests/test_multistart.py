@@ -189,6 +189,22 @@ def test_best_start_converges_where_the_single_start_does_not(any_angle_cube):
     assert len(multi.history) == 80 and multi.summary()["starts"] == 4
 
 
+def test_animation_frames_show_the_winning_start_and_end_on_its_final_image(any_angle_cube):
+    # Frames are rendered after the run from their iterations' parameter values: the last one must be
+    # the best start's final render of frame_view, beside the target.
+    iterations, frames = 20, 10
+    for starts in (1, 4):
+        result = drot.optimize(any_angle_cube, iterations=iterations, seed=3, starts=starts, record_frames=frames,
+                               frame_view=2)
+        assert len(result.frames) == frames + 1  # every 2nd iteration and the last one
+        width = any_angle_cube.resolution[1]
+        last = result.frames[-1]
+        assert last.shape == (any_angle_cube.resolution[0], 2 * width + 2, 3)
+        torch.testing.assert_close(last[:, :width], result.final_images[2].clamp(0, 1), atol=1e-5, rtol=0)
+        torch.testing.assert_close(last[:, width + 2:], result.target_images[2].clamp(0, 1))
+        assert not torch.allclose(result.frames[0][:, :width], last[:, :width])  # the start is elsewhere
+
+
 def test_multistart_settings_are_checked_and_keep_old_run_keys():
     from drot.eval.run_keys import key_settings
 

@@ -217,7 +217,7 @@ class _Run:
                 with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
                     state = self.scene.evaluate(self.params)
                 for i, r in enumerate(self.active):
-                    r.recorder.complete(state.start(i))
+                    r.recorder.complete(state.start(i), {k: v[i] for k, v in self.params.items()})
                 if (it in self.halvings and len(self.active) > 1) or last:
                     state = self._rank(state, it, last)
                 if self.progress is not None:
@@ -369,6 +369,6 @@ class _Run:
             psnr=metrics.psnr(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
             ssim=metrics.ssim(final_images.clamp(0, 1), goal.images.clamp(0, 1)),
             wall_seconds=wall, iterations_per_second=settings.schedule.iterations / wall,
-            matching_seconds=sum(r.recorder.matching_seconds for r in self.runs), frames=best.recorder.frames,
+            matching_seconds=sum(r.recorder.matching_seconds for r in self.runs), frames=best.recorder.render_frames(scene),
             object_vertex_mae=object_errors(scene, state, goal), iterations_by_mode=by_mode,
             notes=notes + self.repeated, empty_target_views=self.empty_views, starts=starts, best_start=best.index)

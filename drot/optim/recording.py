@@ -3,7 +3,10 @@ frames and the progress bar — kept apart from the optimisation so the loop sta
 
 A record is opened when an iteration's step is taken and completed with the scene state *after*
 that step, which is the state the loop evaluates for the next iteration anyway (or the final one):
-the vertex error, the PSNR and the frames cost no scene evaluation of their own.
+the vertex error and the PSNR cost no scene evaluation of their own. Animation frames keep only the
+parameter values of their iterations; :meth:`Recorder.render_frames` renders them in batches once
+the run is over, for the start whose animation is shown (a multi-start run does not render frames
+of the starts it drops).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from .. import metrics
 from ..render.backend import RasterBackend
 from ..render.renderer import render
 from ..render.state import SceneState
+from ..scene.scene import Scene
 from .settings import RecordSettings
 from .targets import Goal
 
@@ -33,7 +37,7 @@ class Recorder:
         self.settings, self.iterations, self.goal = recording, iterations, goal
         self.resolution, self.views, self.backend = resolution, list(range(num_views)), backend
         self.history: list[dict[str, Any]] = []
-        self.frames: list[torch.Tensor] = []
+        self.frame_values: list[dict[str, torch.Tensor]] = []  # parameter values of the frame iterations
         self.frame_every = max(1, iterations // recording.record_frames) if recording.record_frames else 0
         self.eval_seconds = 0.0  # time spent on eval_every renders, left out of the timings
         self.matching_seconds = 0.0
@@ -55,8 +59,9 @@ class Recorder:
         self._open = {"iteration": it, "mode": mode, "loss": float(loss.detach()), "lr": lr,
                       "seconds": self.elapsed(), "matching_seconds": matching_seconds, "vertex_mae": None}
 
-    def complete(self, state: SceneState) -> None:
-        """Complete the open record with ``state``, the scene after that iteration's step."""
+    def complete(self, state: SceneState, values: dict[str, torch.Tensor]) -> None:
+        """Complete the open record with ``state``, the scene after that iteration's step, evaluated at
+        parameter ``values`` (name → tensor, no start axis)."""
         record, self._open = self._open, None
         if record is None:
             return
@@ -73,15 +78,27 @@ class Recorder:
                     record["psnr"] = metrics.psnr(images.clamp(0, 1), self.goal.images.clamp(0, 1))
                     self.eval_seconds += time.perf_counter() - t_eval
             if self.frame_every and (it % self.frame_every == 0 or last):
-                view = self.settings.frame_view
-                img = render(state, [view], self.resolution, self.backend).image[0]
-                divider = torch.full_like(img[:, :2], 0.5)  # grey bar between the current render and the target
-                self.frames.append(torch.cat([img, divider, self.goal.images[view]], 1).clamp(0, 1).cpu())
+                self.frame_values.append({k: v.detach().clone() for k, v in values.items()})
         self.history.append(record)
         if self.progress is not None:
             self.progress.update(1)
             if record["vertex_mae"] is not None:
                 self.progress.set_postfix(mae=f"{record['vertex_mae']:.4f}", loss=f"{record['loss']:.2e}")
+
+    def render_frames(self, scene: Scene, batch: int = 8) -> list[torch.Tensor]:
+        """The animation: for each frame iteration, the ``frame_view`` render beside its target
+        (``[H, 2 W + 2, 3]`` on the CPU, a grey bar between), ``batch`` frames per render."""
+        view, frames = self.settings.frame_view, []
+        with torch.no_grad():
+            for first in range(0, len(self.frame_values), batch):
+                chunk = self.frame_values[first:first + batch]
+                state = scene.evaluate({k: torch.stack([v[k] for v in chunk]) for k in chunk[0]})
+                images = render(state, [view] * len(chunk), self.resolution, self.backend,
+                                starts=list(range(len(chunk)))).image
+                for img in images:
+                    divider = torch.full_like(img[:, :2], 0.5)
+                    frames.append(torch.cat([img, divider, self.goal.images[view]], 1).clamp(0, 1).cpu())
+        return frames
 
     def close(self) -> None:
         if self.progress is not None:
