@@ -119,9 +119,16 @@ def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple
     rast = backend.rasterize(clip, state.faces, resolution)
     attrs = surface_attributes(state)
     attrs = backend.interpolate(attrs[0] if state.starts == 1 else attrs[starts], rast, state.faces)
-    eye = state.eyes[starts, views][:, None, None, :]
-    light = state.lights[starts, views][:, None, None, :]
-    color = shade_attributes(state, backend, attrs, eye, light, starts)
+    # Shade the covered pixels only (the background would be multiplied by 0): the same values per
+    # pixel, a fraction of the work and of the backward pass when the object fills part of the view.
+    height, width = rast.shape[1:3]
+    pixels = (rast[..., 3] > 0).reshape(-1).nonzero().squeeze(1)
+    entry = pixels // (height * width)
+    points = attrs.reshape(-1, attrs.shape[-1])[pixels]
+    eye, light = state.eyes[starts, views][entry], state.lights[starts, views][entry]
+    shaded = shade_attributes(state, backend, points, eye, light, starts[entry])
+    color = shaded.new_zeros(rast.shape[0] * height * width, shaded.shape[-1]).index_put((pixels,), shaded)
+    color = color.view(rast.shape[0], height, width, -1)
     background = state.background
     if background is not None and background.ndim == 4:
         background = background[starts]
