@@ -158,3 +158,44 @@ def test_bad_inputs_are_named():
         BACKEND.rasterize(torch.zeros(1, 4, 4), torch.zeros(1, 3), (4, 4))
     with pytest.raises(ValueError, match="boundary_mode"):
         BACKEND.texture(torch.zeros(2, 2, 3), torch.zeros(1, 2), "mirror")
+
+
+# ------------------------------------------------------------- shading covered pixels only
+def _render_shading_every_pixel(state, views, resolution, backend, starts):
+    """The renderer before it shaded covered pixels only: every pixel shaded, the background multiplied by 0."""
+    from drot.render.renderer import finish_frame, shade_attributes, surface_attributes
+
+    views = torch.as_tensor(views)
+    starts = torch.as_tensor(starts)
+    clip = state.clip_positions(views, starts)
+    rast = backend.rasterize(clip, state.faces, resolution)
+    attrs = surface_attributes(state)
+    attrs = backend.interpolate(attrs[0] if state.starts == 1 else attrs[starts], rast, state.faces)
+    eye, light = state.eyes[starts, views][:, None, None, :], state.lights[starts, views][:, None, None, :]
+    color = shade_attributes(state, backend, attrs, eye, light, starts)
+    background = state.background
+    if background is not None and background.ndim == 4:
+        background = background[starts]
+    return finish_frame(color, rast, clip, state.faces, background, backend, True).image
+
+
+@pytest.mark.parametrize("name", ["kitty", "teapot", "outdoor", "paper/joint"])
+def test_shading_covered_pixels_only_gives_the_images_and_gradients_of_shading_every_pixel(name):
+    import drot
+    from drot.render.renderer import render
+
+    scene = drot.load_scene(name, resolution=32)
+    g = torch.Generator().manual_seed(0)
+    values = {k: (v + 0.05 * torch.randn(2, *v.shape, generator=g)).requires_grad_()
+              for k, v in scene.target_values().items()}
+    views = list(range(scene.num_views)) * 2
+    starts = [0] * scene.num_views + [1] * scene.num_views
+    backend = TorchBackend()
+    dense = _render_shading_every_pixel(scene.evaluate(values), views, scene.resolution, backend, starts)
+    sparse = render(scene.evaluate(values), views, scene.resolution, backend, starts=starts).image
+    assert torch.equal(dense, sparse)
+    weights = torch.randn_like(dense)
+    dense_grads = torch.autograd.grad((dense * weights).sum(), list(values.values()))
+    sparse_grads = torch.autograd.grad((sparse * weights).sum(), list(values.values()))
+    for a, b in zip(dense_grads, sparse_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
