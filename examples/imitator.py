@@ -29,7 +29,8 @@ def main(argv=None) -> dict:
     p.add_argument("--renderer", choices=("tryon", "mitsuba"), default="tryon", help="the black box (default: tryon)")
     p.add_argument("--quick", action="store_true", help="24 samples and 4 training steps: a smoke test, not a result "
                                                         "(its refinement can end worse than the encoder)")
-    p.add_argument("--out", default="imitator-example", help="folder of the checkpoints and result.png")
+    p.add_argument("--out", default=str(Path(__file__).parent / "output" / "imitator"),
+                   help="folder of the checkpoints and result.png (default: examples/output/imitator)")
     p.add_argument("--threads", default="1", metavar="N|auto",
                    help="torch's CPU threads (default: 1, which a shared machine cannot slow down; auto: the free cores)")
     args = p.parse_args(argv)
