@@ -288,3 +288,21 @@ def test_format_table_markdown():
     assert lines[2].count(" | ") == 1
     with pytest.raises(ValueError, match="columns"):
         format_table(rows, [])
+
+
+def test_curve_panels_keep_each_methods_colour_in_every_panel(tmp_path, monkeypatch):
+    from matplotlib.colors import to_hex
+    from drot.report import plots
+
+    drawn = []
+    original = plots._draw_curves
+
+    def record(ax, curves, *args):
+        original(ax, curves, *args)
+        drawn.append({line.get_label(): to_hex(line.get_color()) for line in ax.get_lines()
+                      if not line.get_label().startswith("_") and "threshold" not in line.get_label()})
+    monkeypatch.setattr(plots, "_draw_curves", record)
+    plots.plot_curve_panels(tmp_path / "p.png", {"DROT": {"DROT/seed0": [1.0, 0.1], "DROT/seed1": [1.0, 0.2]},
+                                                  "L2": {"L2/seed0": [1.0, 0.9]}}, columns=2)
+    assert len(drawn) == 2
+    assert drawn[0]["DROT (2 runs)"] != drawn[1]["L2"]  # L2 is not drawn in DROT's colour in its own panel

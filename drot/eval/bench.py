@@ -181,9 +181,14 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     if not plot:
         pass
     elif curves:
-        written.append(report.plot_curves(plot_file, curves, xlabel="iteration", ylabel="vertex MAE",
-                                          title=f"{scene.name}: vertex error", logy=True,
-                                          threshold=threshold if metric == "vertex_mae" else None))
+        # One panel per method on a shared axis: drawn over each other, the methods' curves tangle.
+        panels: dict[str, dict] = {}
+        for name, curve in curves.items():
+            panels.setdefault(name.split("/")[0], {})[name] = curve
+        written.append(report.plot_curve_panels(plot_file, panels, xlabel="iteration", ylabel="vertex MAE",
+                                                title=f"{scene.name}: vertex error", logy=True,
+                                                threshold=threshold if metric == "vertex_mae" else None,
+                                                columns=len(panels)))
     else:
         remove_files([plot_file])  # an earlier command's plot would show runs that are not current
     return written

@@ -127,8 +127,13 @@ def plot_curve_panels(
     axes = [fig.add_subplot(rows, cols, i + 1) for i in range(n)]
     for ax in axes[1:]:
         ax.sharey(axes[0])
+    # A method keeps its colour in every panel.
+    method_colors: dict[str, str] = {}
+    for curves in panels.values():
+        for name in curves:
+            method_colors.setdefault(str(name).split(group_sep, 1)[0], f"C{len(method_colors) % 10}")
     for ax, (name, curves) in zip(axes, panels.items()):
-        _draw_curves(ax, curves, xlabel, ylabel, str(name), logy, threshold, group_sep)
+        _draw_curves(ax, curves, xlabel, ylabel, str(name), logy, threshold, group_sep, method_colors)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -138,8 +143,9 @@ def plot_curve_panels(
 
 
 def _draw_curves(ax, curves: Mapping[str, Curve], xlabel: str, ylabel: str, title: str, logy: bool,
-                 threshold: float | None, group_sep: str) -> None:
-    """Draw the curves of :func:`plot_curves` on a matplotlib ``Axes``."""
+                 threshold: float | None, group_sep: str, method_colors: Mapping[str, str] | None = None) -> None:
+    """Draw the curves of :func:`plot_curves` on a matplotlib ``Axes`` (``method_colors``: a colour
+    per method shared by several panels; else by first-seen order)."""
     data = {}
     for name, curve in curves.items():
         xs, ys = _curve_xy(str(name), curve)
@@ -161,7 +167,8 @@ def _draw_curves(ax, curves: Mapping[str, Curve], xlabel: str, ylabel: str, titl
     for name in data:
         methods.setdefault(name.split(group_sep, 1)[0], []).append(name)
 
-    colors = [f"C{i % 10}" for i in range(len(methods))]
+    colors = [method_colors[m] if method_colors and m in method_colors else f"C{i % 10}"
+              for i, m in enumerate(methods)]
     for color, (method, names) in zip(colors, methods.items()):
         n = len(names)
         # Fainter lines when a method has many runs, so overlapping runs stay readable.
