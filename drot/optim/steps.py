@@ -20,8 +20,7 @@ import numpy as np
 import torch
 
 from ..render.backend import RasterBackend
-from ..render.proxies import state_shader
-from ..render.renderer import render, surface_attributes
+from ..render.renderer import render, state_shader, surface_attributes
 from ..render.soft import SoftRasSettings, soft_render
 from ..render.state import SceneState
 from ..scene.scene import Scene

@@ -25,7 +25,7 @@ import torch
 
 from . import extension
 from .backend import RasterBackend
-from .renderer import shade_attributes, surface_attributes
+from .renderer import state_shader, surface_attributes
 from .state import SceneState, entry_starts
 
 
@@ -206,21 +206,3 @@ def point_proxies(state: SceneState, views: list[int] | torch.Tensor, rast: torc
     attrs = attrs[0] if state.starts == 1 else attrs[starts]
     return frozen_proxies(rast, state.faces, state.clip_positions(views, starts), attrs,
                           state_shader(state, backend, views, starts), implementation)
-
-
-def state_shader(state: SceneState, backend: RasterBackend, views: torch.Tensor,
-                 starts: torch.Tensor | None = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The ``shade(values, batch)`` of :func:`frozen_proxies` for a scene state rendered from ``views``
-    (with a start axis: entry ``b`` is start ``starts[b]``): its material and lights, each proxy seen
-    from its entry's eye."""
-    if state.starts is None:
-        def shade(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
-            view = views[batch]
-            return shade_attributes(state, backend, values, state.eyes[view], state.lights[view])
-        return shade
-    starts = entry_starts(state, views, starts)
-
-    def shade_entries(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
-        start, view = starts[batch], views[batch]
-        return shade_attributes(state, backend, values, state.eyes[start, view], state.lights[start, view], start)
-    return shade_entries

@@ -8,6 +8,7 @@ so it can be handed back to the backend (antialias, point proxies).
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 import torch
 
@@ -101,6 +102,24 @@ def shade_attributes(state: SceneState, backend: RasterBackend, attrs: torch.Ten
                  field(state.specular), state.shininess, environment, cube)
 
 
+def state_shader(state: SceneState, backend: RasterBackend, views: torch.Tensor,
+                 starts: torch.Tensor | None = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The ``shade(values, batch)`` of :func:`frozen_proxies` for a scene state rendered from ``views``
+    (with a start axis: entry ``b`` is start ``starts[b]``): its material and lights, each proxy seen
+    from its entry's eye."""
+    if state.starts is None:
+        def shade(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+            view = views[batch]
+            return shade_attributes(state, backend, values, state.eyes[view], state.lights[view])
+        return shade
+    starts = entry_starts(state, views, starts)
+
+    def shade_entries(values: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        start, view = starts[batch], views[batch]
+        return shade_attributes(state, backend, values, state.eyes[start, view], state.lights[start, view], start)
+    return shade_entries
+
+
 def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple[int, int],
            backend: RasterBackend, antialias: bool = True, starts: list[int] | torch.Tensor | None = None) -> Frame:
     """Render ``views`` (indices into the scene's cameras) at ``resolution = (H, W)``.
@@ -121,12 +140,11 @@ def render(state: SceneState, views: list[int] | torch.Tensor, resolution: tuple
     attrs = backend.interpolate(attrs[0] if state.starts == 1 else attrs[starts], rast, state.faces)
     # Shade the covered pixels only (the background would be multiplied by 0): the same values per
     # pixel, a fraction of the work and of the backward pass when the object fills part of the view.
+    # Each covered pixel is shaded as a point proxy of its entry is (state_shader).
     height, width = rast.shape[1:3]
     pixels = (rast[..., 3] > 0).reshape(-1).nonzero().squeeze(1)
-    entry = pixels // (height * width)
     points = attrs.reshape(-1, attrs.shape[-1])[pixels]
-    eye, light = state.eyes[starts, views][entry], state.lights[starts, views][entry]
-    shaded = shade_attributes(state, backend, points, eye, light, starts[entry])
+    shaded = state_shader(state, backend, views, starts)(points, pixels // (height * width))
     color = shaded.new_zeros(rast.shape[0] * height * width, shaded.shape[-1]).index_put((pixels,), shaded)
     color = color.view(rast.shape[0], height, width, -1)
     background = state.background
