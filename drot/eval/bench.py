@@ -174,17 +174,17 @@ def write_results(out_dir: str | Path, scene: Scene, specs: Sequence[RunSpec], r
     if in_flight:
         keep += [name for sp in specs for name in run_file_names(sp.variant, sp.seed)]
     remove_stale_run_files(out_dir, keep)
-    curves = {f"{method_label(r['method'])}/seed{r['seed']}":
-              ([h["iteration"] for h in r["history"]], [float(h["vertex_mae"]) for h in r["history"]])
-              for r in rows if r.get("vertex_mae") is not None}
+    # One panel per method on a shared axis: drawn over each other, the methods' curves tangle.
+    panels: dict[str, dict] = {}
+    for r in rows:
+        if r.get("vertex_mae") is not None:
+            label = method_label(r["method"])
+            panels.setdefault(label, {})[f"{label}/seed{r['seed']}"] = (
+                [h["iteration"] for h in r["history"]], [float(h["vertex_mae"]) for h in r["history"]])
     plot_file = out_dir / "error_vs_iteration.png"
     if not plot:
         pass
-    elif curves:
-        # One panel per method on a shared axis: drawn over each other, the methods' curves tangle.
-        panels: dict[str, dict] = {}
-        for name, curve in curves.items():
-            panels.setdefault(name.split("/")[0], {})[name] = curve
+    elif panels:
         written.append(report.plot_curve_panels(plot_file, panels, xlabel="iteration", ylabel="vertex MAE",
                                                 title=f"{scene.name}: vertex error", logy=True,
                                                 threshold=threshold if metric == "vertex_mae" else None,
