@@ -69,10 +69,12 @@ def check_foreground(goal: Goal, scene: Scene, stacklevel: int = 3) -> tuple[int
 
 
 def run_report(history: Sequence[dict[str, Any]], schedule: GradientSchedule, empty_views: tuple[int, ...],
-               stacklevel: int = 3) -> tuple[dict[str, int], tuple[str, ...]]:
-    """``(iterations by mode, notes)`` of a finished run; each note about the loop is also warned about."""
+               stacklevel: int = 3, rgbxy_moves: bool = True) -> tuple[dict[str, int], tuple[str, ...]]:
+    """``(iterations by mode, notes)`` of a finished run; each note about the loop is also warned about.
+    ``rgbxy_moves=False``: no free parameter takes RGBXY derivatives (``appearance_gradients="standard"``
+    with appearance parameters only), so no RGBXY iteration was planned."""
     by_mode = dict(collections.Counter(h["mode"] for h in history))
-    planned = sum(schedule.uses_rgbxy(it) for it in range(len(history)))
+    planned = sum(schedule.uses_rgbxy(it) for it in range(len(history))) if rgbxy_moves else 0
     ran = by_mode.get("rgbxy", 0)
     name = schedule.strategy.name
     notes = []
@@ -84,6 +86,9 @@ def run_report(history: Sequence[dict[str, Any]], schedule: GradientSchedule, em
                      f"fell back to standard derivatives (no view could be matched)")
     for note in notes:
         warnings.warn(f"drot.optimize: {note}", UserWarning, stacklevel=stacklevel)
+    if not rgbxy_moves and schedule.strategy.uses_rgbxy:
+        notes.append("appearance_gradients='standard' and every free parameter is an appearance one: every "
+                     "iteration used standard derivatives")
     if empty_views:
         notes.append(f"target view(s) {_views(empty_views)} show no foreground")
     return by_mode, tuple(notes)

@@ -38,12 +38,14 @@ import torch
 from .. import metrics
 from ..render.backend import get_backend
 from ..render.renderer import render
+from ..scene.kinds import KINDS
 from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
 from .coarse import CoarseProblem, coarse_resolution
 from .observability import check_observable
 from .guards import OptimizationDiverged, StepGuard
 from .halving import halving_iterations, image_losses, keep_best
+from .jumps import jump_iterations, propose_jumps
 from .recording import Recorder
 from .resources import check_memory
 from .result import OptimizationResult, StartRun
@@ -52,6 +54,7 @@ from .settings import OptimizeSettings
 from .starts import start_set
 from .steps import RgbxyStep, StandardStep
 from .targets import Goal, resolve_goal, start_values
+from .vector_adam import VectorAdam, is_vector_parameter
 
 
 def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None, *,
@@ -139,6 +142,7 @@ class _Start:
     stopped: str | None = None
     diverged: OptimizationDiverged | None = None
     final: dict[str, torch.Tensor] | None = None
+    jumps: list[tuple[int, float, float]] = dataclasses.field(default_factory=list)
 
 
 class _Run:
@@ -163,6 +167,16 @@ class _Run:
         self.rgbxy = RgbxyStep(scene, goal, settings, backend, self.rng) if self.schedule.strategy.uses_rgbxy else None
         self.standard = StandardStep(scene, goal, settings, backend, self.rng)
         self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
+        rgbxy_until = (self.schedule.switch_at - 1 if self.schedule.strategy.switches else sched.iterations - 1)
+        self.jumps = set(jump_iterations(sched.iterations, ms.jump_interval, rgbxy_until))
+        # appearance_gradients="standard": parameters that do not move pixels take standard
+        # derivatives in RGBXY iterations too; with nothing else free, RGBXY iterations have nothing to move.
+        free_names = [p.name for p in scene.parameters if p.name not in settings.fixed]
+        appearance = [p.name for p in scene.parameters if p.name in free_names and KINDS[p.kind].stage == "appearance"]
+        split = sched.appearance_gradients == "standard" and self.schedule.strategy.uses_rgbxy
+        self.rgbxy_moves = not split or len(appearance) < len(free_names)
+        self.appearance_names = tuple(appearance) if split and self.rgbxy_moves else ()
+        self._appearance_losses = None
         # Before the last halving the starts only have to reach their basins: those phases run at
         # coarse_scale of the resolution (their own steps, sharing the view draws' generator).
         size = coarse_resolution(scene.resolution, ms.coarse_scale) if self.halvings else None
@@ -180,7 +194,7 @@ class _Run:
                                        label)) for k, v in enumerate(unique)]
         self.runs = list(self.active)
         self.params, free = stacked_parameters(scene, unique, settings.fixed, self.device)
-        self.optimizer = torch.optim.Adam(free, lr=sched.lr, betas=(0.9, 0.999))
+        self.optimizer = self._optimizer(self.params, sched.lr)
         self.progress = None
         if not single and settings.recording.progress:
             from tqdm.auto import tqdm
@@ -198,12 +212,12 @@ class _Run:
         t_start = time.perf_counter()
         try:
             for it in range(sched.iterations):
-                if sched.reset_at_switch and self.schedule.switches_to_standard(it):
+                if sched.reset_at_switch and self.rgbxy_moves and self.schedule.switches_to_standard(it):
                     self.optimizer.state.clear()  # Adam re-initialises its moments lazily on the next step
                 self.optimizer.zero_grad(set_to_none=True)
                 losses, modes, seconds = self._losses(state, it)
                 kept = self._check_losses(it, losses)
-                sum(losses[i] for i in kept).backward()
+                self._backward(sum(losses[i] for i in kept), kept)
                 self.optimizer.step()
                 lr_now = self.optimizer.param_groups[0]["lr"]
                 for group in self.optimizer.param_groups:  # ExponentialLR's update, for every start at once
@@ -218,6 +232,8 @@ class _Run:
                     state = self.scene.evaluate(self.params)
                 for i, r in enumerate(self.active):
                     r.recorder.complete(state.start(i), {k: v[i] for k, v in self.params.items()})
+                if it in self.jumps and not last:
+                    state = self._jump(state, it)
                 if (it in self.halvings and len(self.active) > 1) or last:
                     state = self._rank(state, it, last)
                 if self.progress is not None:
@@ -242,17 +258,22 @@ class _Run:
         rgbxy, standard_step = self.rgbxy, self.standard
         if self._coarse_phase(it):
             rgbxy, standard_step, state = self.coarse_rgbxy, self.coarse_standard, self.coarse.state(state)
-        losses, matched, seconds = (rgbxy.losses(state, it) if self.schedule.uses_rgbxy(it)
+        self._appearance_losses = None
+        losses, matched, seconds = (rgbxy.losses(state, it) if self.schedule.uses_rgbxy(it) and self.rgbxy_moves
                                     else (None, None, 0.0))
         if losses is None:
             standard = standard_step.losses(state, it)
             out, modes = list(standard.unbind(0)), [standard_step.mode] * n
         else:
             out, modes = list(losses.unbind(0)), [RgbxyStep.mode] * n
+            standard = None
             if not bool(matched.all()):  # a start with nothing matched takes a standard step
                 standard = standard_step.losses(state, it)
                 for i in (~matched).nonzero().squeeze(1).tolist():
                     out[i], modes[i] = standard[i], standard_step.mode
+            if self.appearance_names:  # appearance_gradients="standard": those parameters take L2's
+                standard = standard_step.losses(state, it) if standard is None else standard
+                self._appearance_losses = list(standard.unbind(0))
         regularizer = self.settings.regularizer
         if regularizer is not None:
             self._penalties = []
@@ -301,6 +322,56 @@ class _Run:
         """Every start diverged: the exception of the last one to do so."""
         return max((r.diverged for r in self.runs if r.diverged is not None), key=lambda e: e.iteration)
 
+    def _optimizer(self, params: dict[str, torch.Tensor], lr: float) -> torch.optim.Optimizer:
+        """Adam over the free stacked tensors (elementwise, so it is S independent Adams), or
+        :class:`~drot.optim.vector_adam.VectorAdam` with the 3-vectors (translations, axis-angles,
+        vertex offsets, camera shifts) sharing their second moment."""
+        free = [v for v in params.values() if v.requires_grad]
+        if self.settings.schedule.optimizer == "adam":
+            return torch.optim.Adam(free, lr=lr, betas=(0.9, 0.999))
+        kinds = {p.name: p for p in self.scene.parameters}
+        is_vector = {k: is_vector_parameter(kinds[k].kind, kinds[k].axis, v.shape[-1]) for k, v in params.items()}
+        groups = [{"params": [v for k, v in params.items() if v.requires_grad and is_vector[k] == flag], "vector": flag}
+                  for flag in (False, True)]
+        return VectorAdam([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.999))
+
+    def _backward(self, total: torch.Tensor, kept: list[int]) -> None:
+        """Gradients of the iteration's loss; with ``appearance_gradients="standard"`` in an RGBXY
+        iteration, the appearance parameters' gradients come from the standard (L2) losses instead."""
+        if self._appearance_losses is None:
+            total.backward()
+            return
+        free = [(k, v) for k, v in self.params.items() if v.requires_grad]
+        geometric = [v for k, v in free if k not in self.appearance_names]
+        appearance = [v for k, v in free if k in self.appearance_names]
+        grads = (torch.autograd.grad(total, geometric, retain_graph=True, allow_unused=True)
+                 + torch.autograd.grad(sum(self._appearance_losses[i] for i in kept), appearance, allow_unused=True))
+        for v, g in zip(geometric + appearance, grads):
+            v.grad = torch.zeros_like(v) if g is None else g
+
+    # ------------------------------------------------------------------ jumps
+    def _jump(self, state, it: int):
+        """Move every start whose best look-alike proposal (:mod:`~drot.optim.jumps`) has a lower image
+        loss there; returns the state of the parameters after the jumps."""
+        scene, goal = (self.coarse.scene, self.coarse.goal) if self._coarse_phase(it) else (self.scene, self.goal)
+        values = {k: v.detach() for k, v in self.params.items()}
+        jumps, current, best = propose_jumps(scene, goal, self.backend, values, self.settings.fixed)
+        if not jumps:
+            return state
+        with torch.no_grad():
+            for s, new in jumps.items():
+                self.active[s].jumps.append((it, float(current[s]), float(best[s])))
+                for k, v in self.params.items():
+                    v[s] = new[k]
+                    moments = self.optimizer.state.get(v)
+                    if moments and "exp_avg" in moments:
+                        moments["exp_avg"][s] = 0  # no momentum carried into the new pose
+        for step in (self.rgbxy, self.coarse_rgbxy):
+            if step is not None:
+                step.clear()  # the proxies were frozen on the old pose: match again
+        with torch.set_grad_enabled(True):
+            return self.scene.evaluate(self.params)
+
     # ------------------------------------------------------------------ thinning
     def _keep(self, rows: list[int], why: str | None = None) -> None:
         """Keep the starts of ``rows`` (in that order): their rows of the parameters and of Adam's moments."""
@@ -315,7 +386,7 @@ class _Run:
         for k, v in self.params.items():
             params[k] = v.detach()[index].clone().requires_grad_(v.requires_grad)
         free = [params[k] for k, v in self.params.items() if v.requires_grad]
-        optimizer = torch.optim.Adam(free, lr=old.param_groups[0]["lr"], betas=(0.9, 0.999))
+        optimizer = self._optimizer(params, old.param_groups[0]["lr"])
         for old_p, new_p in zip([v for v in self.params.values() if v.requires_grad], free):
             state = old.state.get(old_p)
             if state:
@@ -357,9 +428,10 @@ class _Run:
         with torch.no_grad():
             final_images = render(state, list(range(scene.num_views)), scene.resolution, backend).image
         history = best.recorder.history
-        by_mode, notes = run_report(history, self.schedule, self.empty_views, stacklevel=5)
+        by_mode, notes = run_report(history, self.schedule, self.empty_views, stacklevel=5,
+                                     rgbxy_moves=self.rgbxy_moves)
         starts = tuple(StartRun(r.index, {k: v.detach().clone() for k, v in r.initial.items()}, r.final,
-                                r.recorder.history, r.image_loss, r.stopped) for r in self.runs)
+                                r.recorder.history, r.image_loss, r.stopped, tuple(r.jumps)) for r in self.runs)
         return OptimizationResult(
             scene_name=scene.name, settings=settings, parameters=dict(best.final),
             initial_parameters={k: v.detach().clone() for k, v in declared.initial.items()},

@@ -20,6 +20,8 @@ class StartRun:
         image_loss: its mean squared image error over every view when last ranked (at a halving,
             or at the end).
         stopped: None if it ran to the end, else why it stopped (dropped at a halving, diverged).
+        jumps: ``(iteration, image loss before, after)`` of every look-alike jump it took
+            (``jump_interval``, :mod:`drot.optim.jumps`).
     """
 
     index: int
@@ -28,6 +30,7 @@ class StartRun:
     history: list[dict[str, Any]]
     image_loss: float | None
     stopped: str | None = None
+    jumps: tuple[tuple[int, float, float], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,5 +108,7 @@ class OptimizationResult:
             "iterations_by_mode": dict(self.iterations_by_mode), "notes": list(self.notes),
             "empty_target_views": list(self.empty_target_views),
             **({} if len(self.starts) <= 1 else {"starts": len(self.starts), "best_start": self.best_start}),
+            **({} if not any(r.jumps for r in self.starts) else
+               {"jumps": {r.index: [list(j) for j in r.jumps] for r in self.starts if r.jumps}}),
             **({} if self.object_vertex_mae is None else {"object_vertex_mae": self.object_vertex_mae}),
         }

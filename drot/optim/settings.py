@@ -69,6 +69,16 @@ class ScheduleSettings:
             derivatives: the per-pixel L2 gradients have another scale than the OT loss's, and
             second moments carried over from the RGBXY phase make the first L2 steps far too
             small or too large. ``False`` keeps one Adam state throughout.
+        appearance_gradients: where parameters that do not move pixels (the ``appearance`` kinds:
+            diffuse, specular, texture, environment) take their gradients in RGBXY iterations:
+            ``"rgbxy"`` (the paper: the OT loss's colour term, like every parameter) or
+            ``"standard"`` (the per-pixel L2 loss of a view, while the geometric parameters take
+            RGBXY derivatives; a scene with appearance parameters only then runs standard
+            derivatives throughout).
+        optimizer: ``"adam"`` (the paper's: every coordinate scaled by its own gradient history) or
+            ``"vector_adam"`` (:mod:`drot.optim.vector_adam`: the three coordinates of a
+            translation, axis-angle, vertex offset or camera shift share one second moment, so a
+            step follows the gradient's direction within each vector).
     """
 
     strategy: str = "hybrid"
@@ -77,8 +87,14 @@ class ScheduleSettings:
     lr_decay: float = 0.999
     rgbxy_fraction: float = 0.75
     reset_at_switch: bool = True
+    appearance_gradients: str = "rgbxy"
+    optimizer: str = "adam"
 
     def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "vector_adam"):
+            raise ValueError(f"optimizer must be 'adam' or 'vector_adam', got {self.optimizer!r}")
+        if self.appearance_gradients not in ("rgbxy", "standard"):
+            raise ValueError(f"appearance_gradients must be 'rgbxy' or 'standard', got {self.appearance_gradients!r}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {unknown_names([self.strategy], STRATEGIES)}; "
                              f"choose one of {', '.join(STRATEGIES)}")
@@ -201,6 +217,11 @@ class RecordSettings:
 #: "drot" row), chosen from ``benchmarks/any_angle.py`` (benchmarks/README.md, "Any start"). ``drot.optimize``
 #: itself defaults to one start, the paper's single run, so a loop you own is not silently multiplied.
 RECOMMENDED_STARTS = 8
+#: The settings drot's default row of Table 1 adds to the paper's hybrid strategy (besides
+#: RECOMMENDED_STARTS batched starts), each measured on the paper's protocol (benchmarks/README.md,
+#: "Table 1 on the paper's protocol"): look-alike jumps every quarter of the run, standard derivatives
+#: for appearance parameters, and VectorAdam. ``drot.optimize`` defaults to the paper's method.
+RECOMMENDED_LEVERS = {"jump_interval": 0.25, "appearance_gradients": "standard", "optimizer": "vector_adam"}
 #: How a multi-start run places its starts (:attr:`StartSettings.start_set`).
 START_SETS = ("sobol", "random")
 
@@ -225,6 +246,12 @@ class StartSettings:
             halving or with one start; not used where the coarse short side would be under 64 px:
             measured on drot's any-angle benchmark, phases at 32² or 48² of a 64² scene lost the
             small features that tell the pose — 38/40 instead of 40/40).
+        jump_interval: every this fraction of the iterations, up to the end of the RGBXY phase,
+            each start's rotations are composed with the look-alike turns of
+            :mod:`drot.optim.jumps` (the cube group; quarter and half turns about a fixed axis),
+            scored by image loss, and the start jumps to the best proposal when it is lower
+            (0 = never, the paper's method; with one start too). Before a halving it runs first,
+            so the ranking sees the jumped poses.
     """
 
     starts: int = 1
@@ -232,9 +259,12 @@ class StartSettings:
     halving_interval: float = 0.25
     keep_fraction: float = 0.5
     coarse_scale: float = 0.5
+    jump_interval: float = 0.0
 
     def __post_init__(self) -> None:
         _positive_int("starts", self.starts)
+        if not 0.0 <= self.jump_interval < 1.0:
+            raise ValueError(f"jump_interval must be a fraction of the iterations in [0, 1), got {self.jump_interval}")
         if self.start_set not in START_SETS:
             raise ValueError(f"start_set must be one of {', '.join(map(repr, START_SETS))}, got {self.start_set!r}")
         if not 0.0 <= self.halving_interval < 1.0:

@@ -208,6 +208,11 @@ def _offsets(ev: Evaluation, items: list) -> None:
         ev.vertices = ev.vertices + off
 
 
+def _planar_offsets(ev: Evaluation, items: list) -> None:
+    for _, off in items:
+        ev.vertices = ev.vertices + torch.cat([off, torch.zeros_like(off[..., :1])], -1)
+
+
 def _scale(ev: Evaluation, items: list) -> None:
     for _, s in items:
         ev.vertices = ev.vertices * ev.per_vertex(s)
@@ -276,6 +281,17 @@ register_kind(ParameterKind("model", "any shape: an input of the scene's geometr
                             scope="scene"))
 register_kind(ParameterKind("vertex_offsets", "per-vertex displacement [V, 3]", "geometry", 1, _offsets,
                             check_in_scene=_per_vertex, implied_shape=lambda mesh: (mesh.num_vertices, 3)))
+def _per_vertex_planar(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
+    if tuple(p.target.shape) != (mesh.num_vertices, 2):
+        return f"parameter {p.name!r}: planar vertex offsets must be [{mesh.num_vertices}, 2] (x, y)"
+    return None
+
+
+# A flat shape facing a frontal camera (the paper's GINGER) has no observable depth: its vertices move in the
+# x-y plane only, or the unconstrained z of 3-D offsets drifts.
+register_kind(ParameterKind("planar_offsets", "per-vertex displacement in the x-y plane [V, 2] (a flat shape facing "
+                            "±z)", "geometry", 1, _planar_offsets, check_in_scene=_per_vertex_planar,
+                            implied_shape=lambda mesh: (mesh.num_vertices, 2)))
 register_kind(ParameterKind("scale", "object scale, uniform [1] or per axis [3]", "geometry", 2, _scale,
                             shapes=((1,), (3,))))
 register_kind(ParameterKind("rotation", "object rotation: axis-angle [3], or an angle [1] about `axis`", "geometry", 3,

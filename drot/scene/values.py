@@ -70,7 +70,8 @@ GENERATORS: dict[str, Callable[..., torch.Tensor]] = {
     "patchwork": lambda ctx, **a: texture.patchwork(**a),
     "stripes": lambda ctx, **a: texture.stripes(**a),
     "sky": lambda ctx, **a: environment.sky(**a),
-    "rbf_warp": lambda ctx, **a: deform.rbf_warp(ctx.mesh.vertices, **a),
+    # planar = true: the x-y part only (the [V, 2] value of planar_offsets)
+    "rbf_warp": lambda ctx, planar=False, **a: deform.rbf_warp(ctx.mesh.vertices, **a)[..., :2 if planar else 3],
 }
 
 

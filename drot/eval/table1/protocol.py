@@ -18,7 +18,8 @@ class Protocol:
         resolution: base render and evaluation resolution.
         high_resolution: the "L2 at high resolution" rows (render resolution; multi-res target).
         bipartite_resolution: exact bipartite matching's render resolution.
-        variants: ids of the rows to run (None: every row).
+        variants: ids of the rows to run (None: every row but the ablation rows of group "f", which
+            run only when named).
         max_points: cap on the points per side of a Sinkhorn matching (random subsampling; None: no
             cap). Only views with more foreground pixels than that are affected (e.g. BOX, where
             the room fills the image).
@@ -56,7 +57,7 @@ class Protocol:
 
     def rows(self) -> list[Variant]:
         """The rows this protocol shows (a row shown "same as" another also runs that one)."""
-        return [v for v in VARIANTS if self.variants is None or v.id in self.variants]
+        return [v for v in VARIANTS if (v.id in self.variants if self.variants is not None else v.group != "f")]
 
     def resolution_of(self, variant: Variant) -> int:
         return {"base": self.resolution, "high": self.high_resolution,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
+from ...optim.settings import RECOMMENDED_LEVERS
+
 #: Row groups, in the paper's order.
 GROUPS = {
     "a": "(a) matching (K=5, basic)",
@@ -11,6 +13,7 @@ GROUPS = {
     "c": "(c) match interval K (λ=0.5, basic)",
     "d": "(d) strategy (K=5, λ=0.5)",
     "e": "(e) L2 baselines",
+    "f": "(f) drot's levers, one left out each",
 }
 
 
@@ -54,7 +57,18 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("random", "d", "random", {"strategy": "random"}),
     Variant("hybrid", "d", "hybrid", {"strategy": "hybrid"}),
     Variant("basic", "d", "basic", dict(_BASIC)),
-    Variant("drot", "d", "drot: hybrid, {starts} batched starts", {"strategy": "hybrid"}, multistart=True),
+    Variant("drot", "d", "drot: hybrid, {starts} batched starts, jumps, appearance L2, VectorAdam",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS}, multistart=True),
+    # drot's row with one lever left out each (the ablation of benchmarks/README.md); not in the default rows.
+    # (group "f" runs only when named in --variants)
+    Variant("drot-nojumps", "f", "drot without look-alike jumps", {"strategy": "hybrid", **RECOMMENDED_LEVERS,
+                                                                  "jump_interval": 0.0}, multistart=True),
+    Variant("drot-rgbxy-appearance", "f", "drot, appearance from RGBXY derivatives",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "appearance_gradients": "rgbxy"}, multistart=True),
+    Variant("drot-adam", "f", "drot with Adam instead of VectorAdam",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "optimizer": "adam"}, multistart=True),
+    Variant("drot-plain", "f", "hybrid, {starts} batched starts (drot's row before the levers)",
+            {"strategy": "hybrid"}, multistart=True),
     Variant("l2", "e", "L2, {base}²", {"strategy": "standard"}),
     Variant("l2-high", "e", "L2, {high}²", {"strategy": "standard"}, resolution="high"),
     Variant("l2-multires", "e", "L2, multi-res 8²→{high}²", {"strategy": "standard", "l2_schedule": "multires"},
