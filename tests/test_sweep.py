@@ -133,7 +133,7 @@ OLD_TABLE1_KEYS = {"hybrid": "kitty|hybrid|seed=0|3c7da53ea22d", "l2": "kitty|l2
 def test_run_keys_are_those_existing_stores_hold():
     import drot
     from drot.eval.bench import NOT_HASHED, bench_config, bench_specs
-    from drot.eval.run_keys import ADDED_LATER, key_settings
+    from drot.eval.run_keys import ADDED_LATER, NAMED_WHEN_CHANGED, key_settings
 
     settings = {"default": drot.OptimizeSettings(),
                 "flat": drot.OptimizeSettings(lam=0.1, iterations=30, seed=3, record_frames=2),
@@ -149,7 +149,13 @@ def test_run_keys_are_those_existing_stores_hold():
     # Several starts: every setting is named (the rule keyed() had), the multi-start ones included.
     for s in (drot.OptimizeSettings(starts=8), drot.OptimizeSettings(starts=4, keep_fraction=0.25, start_set="random")):
         named = key_settings(s, NOT_HASHED)
-        assert named == {k: v for k, v in s.flat().items() if k not in NOT_HASHED} and set(ADDED_LATER) <= set(named)
+        assert named == {k: v for k, v in s.flat().items() if k not in NOT_HASHED and k not in NAMED_WHEN_CHANGED}
+        assert set(ADDED_LATER) <= set(named)
+    # Settings added later still are named only when changed, with one start or several.
+    for starts in (1, 8):
+        named = key_settings(drot.OptimizeSettings(starts=starts, jump_interval=0.25, optimizer="vector_adam"), NOT_HASHED)
+        assert named["jump_interval"] == 0.25 and named["optimizer"] == "vector_adam"
+        assert "appearance_gradients" not in named
     drot_row = table1.run_settings(protocol, table1.VARIANTS_BY_ID["drot"], _scene("kitty", "KITTY", "vertex_mae"))
     assert drot_row.multistart.starts > 1 and keys["drot"] != keys["hybrid"]
 

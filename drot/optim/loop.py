@@ -55,6 +55,7 @@ from .starts import start_set
 from .steps import RgbxyStep, StandardStep
 from .targets import Goal, resolve_goal, start_values
 from .vector_adam import VectorAdam, is_vector_parameter
+from .view_frame import view_frame
 
 
 def optimize(scene: Scene, target=None, settings: OptimizeSettings | None = None, *,
@@ -194,6 +195,11 @@ class _Run:
                                        label)) for k, v in enumerate(unique)]
         self.runs = list(self.active)
         self.params, free = stacked_parameters(scene, unique, settings.fixed, self.device)
+        # translation_frame="view": the optimiser's translations are (u, v, log depth) in view 0's frame
+        self.frame = view_frame(scene, unique[0], settings.fixed) if sched.translation_frame == "view" else None
+        if self.frame is not None:
+            for k in self.frame.names:
+                self.params[k] = self.frame.to_internal(k, self.params[k].detach()).requires_grad_(True)
         self.optimizer = self._optimizer(self.params, sched.lr)
         self.progress = None
         if not single and settings.recording.progress:
@@ -204,7 +210,7 @@ class _Run:
     # ------------------------------------------------------------------ the loop
     def run(self) -> OptimizationResult:
         sched, settings = self.settings.schedule, self.settings
-        state = self.scene.evaluate(self.params)  # the one evaluation of iteration 0
+        state = self.scene.evaluate(self.values())  # the one evaluation of iteration 0
         views = list(range(self.scene.num_views))
         with torch.no_grad():  # the declared start (start 0) as the result shows it
             self.initial_images = render(state, views, self.scene.resolution, self.backend,
@@ -229,9 +235,10 @@ class _Run:
                     self._keep(kept, f"diverged at iteration {it}")
                 last = it == sched.iterations - 1
                 with torch.set_grad_enabled(not last):  # the next iteration's state; after the last, the final one
-                    state = self.scene.evaluate(self.params)
+                    state = self.scene.evaluate(self.values())
+                values = self.values(detach=True)
                 for i, r in enumerate(self.active):
-                    r.recorder.complete(state.start(i), {k: v[i] for k, v in self.params.items()})
+                    r.recorder.complete(state.start(i), {k: v[i] for k, v in values.items()})
                 if it in self.jumps and not last:
                     state = self._jump(state, it)
                 if (it in self.halvings and len(self.active) > 1) or last:
@@ -277,8 +284,9 @@ class _Run:
         regularizer = self.settings.regularizer
         if regularizer is not None:
             self._penalties = []
+            values = self.values()
             for i in range(n):
-                penalty = regularizer({k: v[i] for k, v in self.params.items()})
+                penalty = regularizer({k: v[i] for k, v in values.items()})
                 self._penalties.append(penalty)
                 if penalty is not None:
                     out[i] = out[i] + penalty
@@ -288,7 +296,7 @@ class _Run:
         kept = []
         for i, r in enumerate(self.active):
             penalty = self._penalties[i] if self.settings.regularizer is not None else None
-            values = {k: v[i] for k, v in self.params.items()}
+            values = {k: v[i] for k, v in self.values(detach=True).items()}
             if self._guarded(r, it, lambda: r.guard.check_loss(it, losses[i], penalty, values, r.recorder.history)):
                 kept.append(i)
         if not kept:
@@ -299,7 +307,7 @@ class _Run:
         survivors = []
         for i in kept:
             r = self.active[i]
-            values = {k: v[i] for k, v in self.params.items()}
+            values = {k: v[i] for k, v in self.values(detach=True).items()}
             grads = {k: None if v.grad is None else v.grad[i] for k, v in self.params.items()}
             if self._guarded(r, it, lambda: r.guard.check_parameters(it, values, r.recorder.history, grads)):
                 survivors.append(i)
@@ -322,6 +330,15 @@ class _Run:
         """Every start diverged: the exception of the last one to do so."""
         return max((r.diverged for r in self.runs if r.diverged is not None), key=lambda e: e.iteration)
 
+    def values(self, detach: bool = False) -> dict[str, torch.Tensor]:
+        """The scene's parameter values, name → ``[S, *shape]``, from the optimised tensors (the same,
+        except translations optimised in view 0's frame)."""
+        out = {k: (v.detach() if detach else v) for k, v in self.params.items()}
+        if self.frame is not None:
+            for k in self.frame.names:
+                out[k] = self.frame.to_world(k, out[k])
+        return out
+
     def _optimizer(self, params: dict[str, torch.Tensor], lr: float) -> torch.optim.Optimizer:
         """Adam over the free stacked tensors (elementwise, so it is S independent Adams), or
         :class:`~drot.optim.vector_adam.VectorAdam` with the 3-vectors (translations, axis-angles,
@@ -330,7 +347,9 @@ class _Run:
         if self.settings.schedule.optimizer == "adam":
             return torch.optim.Adam(free, lr=lr, betas=(0.9, 0.999))
         kinds = {p.name: p for p in self.scene.parameters}
-        is_vector = {k: is_vector_parameter(kinds[k].kind, kinds[k].axis, v.shape[-1]) for k, v in params.items()}
+        in_view = () if self.frame is None else self.frame.names  # (u, v, log depth): not a vector in space
+        is_vector = {k: k not in in_view and is_vector_parameter(kinds[k].kind, kinds[k].axis, v.shape[-1])
+                     for k, v in params.items()}
         groups = [{"params": [v for k, v in params.items() if v.requires_grad and is_vector[k] == flag], "vector": flag}
                   for flag in (False, True)]
         return VectorAdam([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.999))
@@ -354,7 +373,7 @@ class _Run:
         """Move every start whose best look-alike proposal (:mod:`~drot.optim.jumps`) has a lower image
         loss there; returns the state of the parameters after the jumps."""
         scene, goal = (self.coarse.scene, self.coarse.goal) if self._coarse_phase(it) else (self.scene, self.goal)
-        values = {k: v.detach() for k, v in self.params.items()}
+        values = self.values(detach=True)
         jumps, current, best = propose_jumps(scene, goal, self.backend, values, self.settings.fixed)
         if not jumps:
             return state
@@ -362,7 +381,7 @@ class _Run:
             for s, new in jumps.items():
                 self.active[s].jumps.append((it, float(current[s]), float(best[s])))
                 for k, v in self.params.items():
-                    v[s] = new[k]
+                    v[s] = new[k] if self.frame is None or k not in self.frame.names else self.frame.to_internal(k, new[k])
                     moments = self.optimizer.state.get(v)
                     if moments and "exp_avg" in moments:
                         moments["exp_avg"][s] = 0  # no momentum carried into the new pose
@@ -370,14 +389,14 @@ class _Run:
             if step is not None:
                 step.clear()  # the proxies were frozen on the old pose: match again
         with torch.set_grad_enabled(True):
-            return self.scene.evaluate(self.params)
+            return self.scene.evaluate(self.values())
 
     # ------------------------------------------------------------------ thinning
     def _keep(self, rows: list[int], why: str | None = None) -> None:
         """Keep the starts of ``rows`` (in that order): their rows of the parameters and of Adam's moments."""
         for i, r in enumerate(self.active):
             if i not in rows:
-                r.final = {k: v[i].detach().clone() for k, v in self.params.items()}
+                r.final = {k: v[i].detach().clone() for k, v in self.values(detach=True).items()}
                 if r.stopped is None and why is not None:
                     r.stopped = why
         index = torch.as_tensor(rows, dtype=torch.long, device=self.device)
@@ -411,19 +430,19 @@ class _Run:
             if order != list(range(len(order))):
                 self._keep(order)
                 with torch.no_grad():
-                    state = self.scene.evaluate(self.params)
+                    state = self.scene.evaluate(self.values())
             return state
         for i in order[n_keep:]:
             self.active[i].stopped = f"dropped at the halving after iteration {it} (image loss {loss[i]:.4g})"
         self._keep(order[:n_keep])
-        return self.scene.evaluate(self.params)
+        return self.scene.evaluate(self.values())
 
     # ------------------------------------------------------------------ the result
     def _result(self, state, wall: float) -> OptimizationResult:
         scene, goal, settings, backend = self.scene, self.goal, self.settings, self.backend
         best = self.active[0]
         for i, r in enumerate(self.active):
-            r.final = {k: v[i].detach().clone() for k, v in self.params.items()}
+            r.final = {k: v[i].detach().clone() for k, v in self.values(detach=True).items()}
         declared = self.runs[0]
         with torch.no_grad():
             final_images = render(state, list(range(scene.num_views)), scene.resolution, backend).image

@@ -79,6 +79,10 @@ class ScheduleSettings:
             ``"vector_adam"`` (:mod:`drot.optim.vector_adam`: the three coordinates of a
             translation, axis-angle, vertex offset or camera shift share one second moment, so a
             step follows the gradient's direction within each vector).
+        translation_frame: ``"world"`` (the paper: translations optimised as world-space offsets)
+            or ``"view"`` (:mod:`drot.optim.view_frame`: as the object's image position and log
+            depth in view 0, so that sliding an object's image does not also push it away from
+            the camera).
     """
 
     strategy: str = "hybrid"
@@ -89,8 +93,11 @@ class ScheduleSettings:
     reset_at_switch: bool = True
     appearance_gradients: str = "rgbxy"
     optimizer: str = "adam"
+    translation_frame: str = "world"
 
     def __post_init__(self) -> None:
+        if self.translation_frame not in ("world", "view"):
+            raise ValueError(f"translation_frame must be 'world' or 'view', got {self.translation_frame!r}")
         if self.optimizer not in ("adam", "vector_adam"):
             raise ValueError(f"optimizer must be 'adam' or 'vector_adam', got {self.optimizer!r}")
         if self.appearance_gradients not in ("rgbxy", "standard"):
