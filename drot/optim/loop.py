@@ -54,7 +54,7 @@ from .settings import OptimizeSettings
 from .starts import start_set
 from .steps import RgbxyStep, StandardStep
 from .targets import Goal, resolve_goal, start_values
-from .vector_adam import VectorAdam, is_vector_parameter
+from .vector_adam import make_optimizer, routed_backward
 from .view_frame import view_frame
 
 
@@ -168,10 +168,9 @@ class _Run:
         self.rgbxy = RgbxyStep(scene, goal, settings, backend, self.rng) if self.schedule.strategy.uses_rgbxy else None
         self.standard = StandardStep(scene, goal, settings, backend, self.rng)
         self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
-        rgbxy_until = (self.schedule.switch_at - 1 if self.schedule.strategy.switches else sched.iterations - 1)
-        self.jumps = set(jump_iterations(sched.iterations, ms.jump_interval, rgbxy_until))
-        # appearance_gradients="standard": parameters that do not move pixels take standard
-        # derivatives in RGBXY iterations too; with nothing else free, RGBXY iterations have nothing to move.
+        self.jumps = set(jump_iterations(sched.iterations, ms.jump_interval, self.schedule.switch_at - 1
+                                         if self.schedule.strategy.switches else sched.iterations - 1))
+        # appearance_gradients="standard": appearance parameters take standard derivatives (RGBXY moves the rest)
         free_names = [p.name for p in scene.parameters if p.name not in settings.fixed]
         appearance = [p.name for p in scene.parameters if p.name in free_names and KINDS[p.kind].stage == "appearance"]
         split = sched.appearance_gradients == "standard" and self.schedule.strategy.uses_rgbxy
@@ -331,8 +330,7 @@ class _Run:
         return max((r.diverged for r in self.runs if r.diverged is not None), key=lambda e: e.iteration)
 
     def values(self, detach: bool = False) -> dict[str, torch.Tensor]:
-        """The scene's parameter values, name → ``[S, *shape]``, from the optimised tensors (the same,
-        except translations optimised in view 0's frame)."""
+        """The scene's values ``[S, *shape]`` of the optimised tensors (translations from view 0's frame)."""
         out = {k: (v.detach() if detach else v) for k, v in self.params.items()}
         if self.frame is not None:
             for k in self.frame.names:
@@ -340,38 +338,16 @@ class _Run:
         return out
 
     def _optimizer(self, params: dict[str, torch.Tensor], lr: float) -> torch.optim.Optimizer:
-        """Adam over the free stacked tensors (elementwise, so it is S independent Adams), or
-        :class:`~drot.optim.vector_adam.VectorAdam` with the 3-vectors (translations, axis-angles,
-        vertex offsets, camera shifts) sharing their second moment."""
-        free = [v for v in params.values() if v.requires_grad]
-        if self.settings.schedule.optimizer == "adam":
-            return torch.optim.Adam(free, lr=lr, betas=(0.9, 0.999))
-        kinds = {p.name: p for p in self.scene.parameters}
         in_view = () if self.frame is None else self.frame.names  # (u, v, log depth): not a vector in space
-        is_vector = {k: k not in in_view and is_vector_parameter(kinds[k].kind, kinds[k].axis, v.shape[-1])
-                     for k, v in params.items()}
-        groups = [{"params": [v for k, v in params.items() if v.requires_grad and is_vector[k] == flag], "vector": flag}
-                  for flag in (False, True)]
-        return VectorAdam([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.999))
+        return make_optimizer(self.settings.schedule.optimizer, self.scene, params, lr, in_view)
 
     def _backward(self, total: torch.Tensor, kept: list[int]) -> None:
-        """Gradients of the iteration's loss; with ``appearance_gradients="standard"`` in an RGBXY
-        iteration, the appearance parameters' gradients come from the standard (L2) losses instead."""
-        if self._appearance_losses is None:
-            total.backward()
-            return
-        free = [(k, v) for k, v in self.params.items() if v.requires_grad]
-        geometric = [v for k, v in free if k not in self.appearance_names]
-        appearance = [v for k, v in free if k in self.appearance_names]
-        grads = (torch.autograd.grad(total, geometric, retain_graph=True, allow_unused=True)
-                 + torch.autograd.grad(sum(self._appearance_losses[i] for i in kept), appearance, allow_unused=True))
-        for v, g in zip(geometric + appearance, grads):
-            v.grad = torch.zeros_like(v) if g is None else g
+        appearance = None if self._appearance_losses is None else sum(self._appearance_losses[i] for i in kept)
+        routed_backward(total, appearance, self.params, self.appearance_names)
 
     # ------------------------------------------------------------------ jumps
     def _jump(self, state, it: int):
-        """Move every start whose best look-alike proposal (:mod:`~drot.optim.jumps`) has a lower image
-        loss there; returns the state of the parameters after the jumps."""
+        """Move every start to its best look-alike proposal (:mod:`~drot.optim.jumps`) where that is lower."""
         scene, goal = (self.coarse.scene, self.coarse.goal) if self._coarse_phase(it) else (self.scene, self.goal)
         values = self.values(detach=True)
         jumps, current, best = propose_jumps(scene, goal, self.backend, values, self.settings.fixed)
@@ -385,11 +361,9 @@ class _Run:
                     moments = self.optimizer.state.get(v)
                     if moments and "exp_avg" in moments:
                         moments["exp_avg"][s] = 0  # no momentum carried into the new pose
-        for step in (self.rgbxy, self.coarse_rgbxy):
-            if step is not None:
-                step.clear()  # the proxies were frozen on the old pose: match again
-        with torch.set_grad_enabled(True):
-            return self.scene.evaluate(self.values())
+        for step in filter(None, (self.rgbxy, self.coarse_rgbxy)):
+            step.clear()  # the proxies were frozen on the old pose: match again
+        return self.scene.evaluate(self.values())
 
     # ------------------------------------------------------------------ thinning
     def _keep(self, rows: list[int], why: str | None = None) -> None:

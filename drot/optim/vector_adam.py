@@ -63,3 +63,37 @@ class VectorAdam(torch.optim.Optimizer):
                 v_hat = state["exp_avg_sq"] / (1 - beta2 ** t)
                 p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
         return loss
+
+
+def make_optimizer(kind: str, scene, params: dict[str, torch.Tensor], lr: float,
+                   not_vectors: tuple[str, ...] = ()) -> torch.optim.Optimizer:
+    """The loop's optimiser over the free stacked tensors ``params`` (name → ``[S, *shape]``):
+    ``"adam"`` (elementwise, so it is S independent Adams) or ``"vector_adam"`` (:class:`VectorAdam`
+    with the vector kinds sharing their second moment; ``not_vectors``: names that are not, e.g.
+    translations reparametrised in a view's frame)."""
+    free = [v for v in params.values() if v.requires_grad]
+    if kind == "adam":
+        return torch.optim.Adam(free, lr=lr, betas=(0.9, 0.999))
+    by_name = {p.name: p for p in scene.parameters}
+    is_vector = {k: k not in not_vectors and is_vector_parameter(by_name[k].kind, by_name[k].axis, v.shape[-1])
+                 for k, v in params.items()}
+    groups = [{"params": [v for k, v in params.items() if v.requires_grad and is_vector[k] == flag], "vector": flag}
+              for flag in (False, True)]
+    return VectorAdam([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.999))
+
+
+def routed_backward(total: torch.Tensor, appearance_total: torch.Tensor | None, params: dict[str, torch.Tensor],
+                    appearance_names: tuple[str, ...]) -> None:
+    """Gradients of an iteration's loss into ``params``' ``.grad``; with ``appearance_total`` (the
+    standard losses of ``appearance_gradients="standard"``), the parameters ``appearance_names``
+    take their gradients from it instead of from ``total``."""
+    if appearance_total is None:
+        total.backward()
+        return
+    free = [(k, v) for k, v in params.items() if v.requires_grad]
+    geometric = [v for k, v in free if k not in appearance_names]
+    appearance = [v for k, v in free if k in appearance_names]
+    grads = (torch.autograd.grad(total, geometric, retain_graph=True, allow_unused=True)
+             + torch.autograd.grad(appearance_total, appearance, allow_unused=True))
+    for v, g in zip(geometric + appearance, grads):
+        v.grad = torch.zeros_like(v) if g is None else g
