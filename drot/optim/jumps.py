@@ -28,6 +28,7 @@ from ..render.backend import RasterBackend
 from ..scene.kinds import axis_angle_matrix, euler_matrix
 from ..scene.scene import Scene
 from .halving import image_losses
+from .starts import euler_angles, matrix_quaternion, rotation_vectors
 from .targets import Goal
 
 
@@ -62,44 +63,14 @@ def cube_group(dtype=torch.float32, device=None) -> torch.Tensor:
 
 
 def matrix_to_axis_angle(m: torch.Tensor) -> torch.Tensor:
-    """Axis-angle ``[..., 3]`` of rotation matrices ``[..., 3, 3]`` (angle in [0, π]; through the
-    quaternion, so it stays accurate near a half-turn)."""
-    m = m.double()
-    trace = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
-    # Shepperd's method: the largest of the four quaternion components is computed first.
-    cands = torch.stack([1 + trace, 1 + 2 * m[..., 0, 0] - trace, 1 + 2 * m[..., 1, 1] - trace,
-                         1 + 2 * m[..., 2, 2] - trace], -1)
-    pick = cands.argmax(-1)
-    r = torch.sqrt(cands.clamp_min(1e-30))
-    q_w = torch.stack([r[..., 0] / 2, (m[..., 2, 1] - m[..., 1, 2]) / (2 * r[..., 0]),
-                       (m[..., 0, 2] - m[..., 2, 0]) / (2 * r[..., 0]), (m[..., 1, 0] - m[..., 0, 1]) / (2 * r[..., 0])], -1)
-    q_x = torch.stack([(m[..., 2, 1] - m[..., 1, 2]) / (2 * r[..., 1]), r[..., 1] / 2,
-                       (m[..., 0, 1] + m[..., 1, 0]) / (2 * r[..., 1]), (m[..., 0, 2] + m[..., 2, 0]) / (2 * r[..., 1])], -1)
-    q_y = torch.stack([(m[..., 0, 2] - m[..., 2, 0]) / (2 * r[..., 2]), (m[..., 0, 1] + m[..., 1, 0]) / (2 * r[..., 2]),
-                       r[..., 2] / 2, (m[..., 1, 2] + m[..., 2, 1]) / (2 * r[..., 2])], -1)
-    q_z = torch.stack([(m[..., 1, 0] - m[..., 0, 1]) / (2 * r[..., 3]), (m[..., 0, 2] + m[..., 2, 0]) / (2 * r[..., 3]),
-                       (m[..., 1, 2] + m[..., 2, 1]) / (2 * r[..., 3]), r[..., 3] / 2], -1)
-    q = torch.stack([q_w, q_x, q_y, q_z], -2).gather(-2, pick[..., None, None].expand(*pick.shape, 1, 4))[..., 0, :]
-    q = q * torch.where(q[..., :1] < 0, -1.0, 1.0)  # w >= 0: angle in [0, π]
-    q = q / q.norm(dim=-1, keepdim=True)
-    vec = q[..., 1:]
-    s = vec.norm(dim=-1, keepdim=True)
-    angle = 2 * torch.atan2(s, q[..., :1])
-    scale = torch.where(s > 1e-12, angle / s.clamp_min(1e-30), 2.0 + 0 * s)  # small angles: 2·vec
-    return (vec * scale).float()
+    """Axis-angle ``[..., 3]`` (angle in [0, π]) of rotation matrices ``[..., 3, 3]``."""
+    flat = m.double().reshape(-1, 3, 3)
+    return rotation_vectors(matrix_quaternion(flat)).reshape(*m.shape[:-2], 3).float()
 
 
 def matrix_to_euler(m: torch.Tensor) -> torch.Tensor:
     """Euler angles ``[..., 3]`` (x, then y, then z: ``M = Rz Ry Rx``) of rotation matrices ``[..., 3, 3]``."""
-    m = m.double()
-    y = torch.asin((-m[..., 2, 0]).clamp(-1.0, 1.0))
-    x = torch.atan2(m[..., 2, 1], m[..., 2, 2])
-    z = torch.atan2(m[..., 1, 0], m[..., 0, 0])
-    locked = m[..., 2, 0].abs() > 1 - 1e-9  # gimbal lock: only x ∓ z is defined; put it all in x
-    x_locked = torch.atan2(-m[..., 1, 2], m[..., 1, 1])
-    x = torch.where(locked, x_locked, x)
-    z = torch.where(locked, torch.zeros_like(z), z)
-    return torch.stack([x, y, z], -1).float()
+    return euler_angles(m.double().reshape(-1, 3, 3)).reshape(*m.shape[:-2], 3).float()
 
 
 def proposals(kind: str, axis: torch.Tensor | None, value: torch.Tensor) -> torch.Tensor:

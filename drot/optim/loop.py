@@ -38,7 +38,6 @@ import torch
 from .. import metrics
 from ..render.backend import get_backend
 from ..render.renderer import render
-from ..scene.kinds import KINDS
 from ..scene.scene import Scene
 from .checks import check_foreground, check_run_settings, run_report
 from .coarse import CoarseProblem, coarse_resolution
@@ -54,7 +53,8 @@ from .settings import OptimizeSettings
 from .starts import start_set
 from .steps import RgbxyStep, StandardStep
 from .targets import Goal, resolve_goal, start_values
-from .vector_adam import make_optimizer, routed_backward
+from .gradient_source import appearance_split, routed_backward
+from .vector_adam import make_optimizer
 from .view_frame import view_frame
 
 
@@ -170,12 +170,8 @@ class _Run:
         self.halvings = set(halving_iterations(sched.iterations, len(unique), ms.halving_interval, ms.keep_fraction))
         self.jumps = set(jump_iterations(sched.iterations, ms.jump_interval, self.schedule.switch_at - 1
                                          if self.schedule.strategy.switches else sched.iterations - 1))
-        # appearance_gradients="standard": appearance parameters take standard derivatives (RGBXY moves the rest)
-        free_names = [p.name for p in scene.parameters if p.name not in settings.fixed]
-        appearance = [p.name for p in scene.parameters if p.name in free_names and KINDS[p.kind].stage == "appearance"]
-        split = sched.appearance_gradients == "standard" and self.schedule.strategy.uses_rgbxy
-        self.rgbxy_moves = not split or len(appearance) < len(free_names)
-        self.appearance_names = tuple(appearance) if split and self.rgbxy_moves else ()
+        self.rgbxy_moves, self.appearance_names = appearance_split(
+            scene, settings.fixed, sched.appearance_gradients == "standard" and self.schedule.strategy.uses_rgbxy)
         self._appearance_losses = None
         # Before the last halving the starts only have to reach their basins: those phases run at
         # coarse_scale of the resolution (their own steps, sharing the view draws' generator).
@@ -292,10 +288,10 @@ class _Run:
         return out, modes, seconds
 
     def _check_losses(self, it: int, losses) -> list[int]:
-        kept = []
+        kept, stacked = [], self.values(detach=True)
         for i, r in enumerate(self.active):
             penalty = self._penalties[i] if self.settings.regularizer is not None else None
-            values = {k: v[i] for k, v in self.values(detach=True).items()}
+            values = {k: v[i] for k, v in stacked.items()}
             if self._guarded(r, it, lambda: r.guard.check_loss(it, losses[i], penalty, values, r.recorder.history)):
                 kept.append(i)
         if not kept:
@@ -303,10 +299,10 @@ class _Run:
         return kept
 
     def _check_parameters(self, it: int, kept: list[int]) -> list[int]:
-        survivors = []
+        survivors, stacked = [], self.values(detach=True)
         for i in kept:
             r = self.active[i]
-            values = {k: v[i] for k, v in self.values(detach=True).items()}
+            values = {k: v[i] for k, v in stacked.items()}
             grads = {k: None if v.grad is None else v.grad[i] for k, v in self.params.items()}
             if self._guarded(r, it, lambda: r.guard.check_parameters(it, values, r.recorder.history, grads)):
                 survivors.append(i)
@@ -368,9 +364,10 @@ class _Run:
     # ------------------------------------------------------------------ thinning
     def _keep(self, rows: list[int], why: str | None = None) -> None:
         """Keep the starts of ``rows`` (in that order): their rows of the parameters and of Adam's moments."""
+        stacked = self.values(detach=True)
         for i, r in enumerate(self.active):
             if i not in rows:
-                r.final = {k: v[i].detach().clone() for k, v in self.values(detach=True).items()}
+                r.final = {k: v[i].clone() for k, v in stacked.items()}
                 if r.stopped is None and why is not None:
                     r.stopped = why
         index = torch.as_tensor(rows, dtype=torch.long, device=self.device)
@@ -415,8 +412,9 @@ class _Run:
     def _result(self, state, wall: float) -> OptimizationResult:
         scene, goal, settings, backend = self.scene, self.goal, self.settings, self.backend
         best = self.active[0]
+        stacked = self.values(detach=True)
         for i, r in enumerate(self.active):
-            r.final = {k: v[i].detach().clone() for k, v in self.values(detach=True).items()}
+            r.final = {k: v[i].clone() for k, v in stacked.items()}
         declared = self.runs[0]
         with torch.no_grad():
             final_images = render(state, list(range(scene.num_views)), scene.resolution, backend).image

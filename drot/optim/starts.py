@@ -68,7 +68,33 @@ def euler_angles(matrix: torch.Tensor) -> torch.Tensor:
     x = torch.atan2(r[:, 2, 1], r[:, 2, 2])
     y = torch.asin((-r[:, 2, 0]).clamp(-1, 1))
     z = torch.atan2(r[:, 1, 0], r[:, 0, 0])
+    # Gimbal lock (y = ±π/2, exact for quarter turns such as the jumps' cube group): only x ∓ z is
+    # defined and the atan2s above read 0/0; put it all in x.
+    locked = r[:, 2, 0].abs() > 1 - 1e-9
+    x = torch.where(locked, torch.atan2(-r[:, 1, 2], r[:, 1, 1]), x)
+    z = torch.where(locked, torch.zeros_like(z), z)
     return torch.stack([x, y, z], 1)
+
+
+def matrix_quaternion(m: torch.Tensor) -> torch.Tensor:
+    """Unit quaternions ``[K, 4]`` (w, x, y, z; w >= 0) of rotation matrices ``[K, 3, 3]`` (the
+    inverse of :func:`quaternion_matrix`; Shepperd's method — the largest component is computed
+    first — so it stays accurate near a half-turn)."""
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    cands = torch.stack([1 + trace, 1 + 2 * m[:, 0, 0] - trace, 1 + 2 * m[:, 1, 1] - trace,
+                         1 + 2 * m[:, 2, 2] - trace], -1)
+    r = torch.sqrt(cands.clamp_min(1e-30))
+    d = 2 * r
+    sym = lambda i, j: m[:, i, j] + m[:, j, i]  # noqa: E731
+    skew = lambda i, j: m[:, i, j] - m[:, j, i]  # noqa: E731
+    rows = torch.stack([
+        torch.stack([r[:, 0] / 2, skew(2, 1) / d[:, 0], skew(0, 2) / d[:, 0], skew(1, 0) / d[:, 0]], -1),
+        torch.stack([skew(2, 1) / d[:, 1], r[:, 1] / 2, sym(0, 1) / d[:, 1], sym(0, 2) / d[:, 1]], -1),
+        torch.stack([skew(0, 2) / d[:, 2], sym(0, 1) / d[:, 2], r[:, 2] / 2, sym(1, 2) / d[:, 2]], -1),
+        torch.stack([skew(1, 0) / d[:, 3], sym(0, 2) / d[:, 3], sym(1, 2) / d[:, 3], r[:, 3] / 2], -1)], 1)
+    q = rows[torch.arange(m.shape[0], device=m.device), cands.argmax(-1)]
+    q = q / q.norm(dim=-1, keepdim=True)
+    return torch.where(q[:, :1] < 0, -q, q)
 
 
 def rotation_vectors(q: torch.Tensor) -> torch.Tensor:

@@ -81,19 +81,3 @@ def make_optimizer(kind: str, scene, params: dict[str, torch.Tensor], lr: float,
               for flag in (False, True)]
     return VectorAdam([g for g in groups if g["params"]], lr=lr, betas=(0.9, 0.999))
 
-
-def routed_backward(total: torch.Tensor, appearance_total: torch.Tensor | None, params: dict[str, torch.Tensor],
-                    appearance_names: tuple[str, ...]) -> None:
-    """Gradients of an iteration's loss into ``params``' ``.grad``; with ``appearance_total`` (the
-    standard losses of ``appearance_gradients="standard"``), the parameters ``appearance_names``
-    take their gradients from it instead of from ``total``."""
-    if appearance_total is None:
-        total.backward()
-        return
-    free = [(k, v) for k, v in params.items() if v.requires_grad]
-    geometric = [v for k, v in free if k not in appearance_names]
-    appearance = [v for k, v in free if k in appearance_names]
-    grads = (torch.autograd.grad(total, geometric, retain_graph=True, allow_unused=True)
-             + torch.autograd.grad(appearance_total, appearance, allow_unused=True))
-    for v, g in zip(geometric + appearance, grads):
-        v.grad = torch.zeros_like(v) if g is None else g

@@ -270,27 +270,25 @@ def _needs_geometry(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str 
     return None
 
 
-def _per_vertex(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
-    if tuple(p.target.shape) != (mesh.num_vertices, 3):
-        return f"parameter {p.name!r}: vertex offsets must be [{mesh.num_vertices}, 3]"
-    return None
+def _per_vertex(columns: int, what: str):
+    """The check that a parameter is ``[V, columns]`` for the scene's mesh (``what`` names it)."""
+    def check(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
+        if tuple(p.target.shape) != (mesh.num_vertices, columns):
+            return f"parameter {p.name!r}: {what} must be [{mesh.num_vertices}, {columns}]"
+        return None
+    return check
 
 
 register_kind(ParameterKind("model", "any shape: an input of the scene's geometry model (joint angles, blendshape "
                             "weights, item poses, ...)", "geometry", 0, _model, check_in_scene=_needs_geometry,
                             scope="scene"))
 register_kind(ParameterKind("vertex_offsets", "per-vertex displacement [V, 3]", "geometry", 1, _offsets,
-                            check_in_scene=_per_vertex, implied_shape=lambda mesh: (mesh.num_vertices, 3)))
-def _per_vertex_planar(p: ParameterFields, scene: SceneContext, mesh: Mesh) -> str | None:
-    if tuple(p.target.shape) != (mesh.num_vertices, 2):
-        return f"parameter {p.name!r}: planar vertex offsets must be [{mesh.num_vertices}, 2] (x, y)"
-    return None
-
-
+                            check_in_scene=_per_vertex(3, "vertex offsets"),
+                            implied_shape=lambda mesh: (mesh.num_vertices, 3)))
 # A flat shape facing a frontal camera (the paper's GINGER) has no observable depth: its vertices move in the
 # x-y plane only, or the unconstrained z of 3-D offsets drifts.
 register_kind(ParameterKind("planar_offsets", "per-vertex displacement in the x-y plane [V, 2] (a flat shape facing "
-                            "±z)", "geometry", 1, _planar_offsets, check_in_scene=_per_vertex_planar,
+                            "±z)", "geometry", 1, _planar_offsets, check_in_scene=_per_vertex(2, "planar vertex offsets"),
                             implied_shape=lambda mesh: (mesh.num_vertices, 2)))
 register_kind(ParameterKind("scale", "object scale, uniform [1] or per axis [3]", "geometry", 2, _scale,
                             shapes=((1,), (3,))))
