@@ -59,7 +59,7 @@ def test_object_parameters_act_on_their_object_only_and_give_per_object_errors(o
     # Scale acts in object space, then the object is placed: its centre stays at its position.
     assert torch.allclose(verts[c:d].mean(0), rest[c:d].mean(0), atol=1e-5)
     assert not torch.allclose(verts[c:d], rest[c:d])
-    result = drot.optimize(scene, iterations=200, seed=0)  # one view: the sphere's depth needs the L2 phase
+    result = drot.optimize(scene, iterations=400, seed=0)  # one view: the sphere's depth needs the L2 phase (at 200 it. it is mid-way: 0.044)
     assert set(result.object_vertex_mae) == {"sphere", "box"}
     assert result.object_vertex_mae["sphere"] < 0.03 and result.object_vertex_mae["box"] < 0.005
     assert result.vertex_mae < 0.03
