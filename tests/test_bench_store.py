@@ -47,7 +47,7 @@ from drot.eval.cli import main  # noqa: E402
 from drot.eval.sweep import RUNS_FILE, RunStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--scene", "kitty", "--resolution", "16", "--iterations", "3", "--frames", "0", "--no-progress"]
+TINY = ["--scene", "kitty", "--resolution", "16", "--iterations", "3", "--frames", "0", "--no-progress", "--no-one-start"]
 
 
 def _bench(tmp_path, *extra, out="res"):
@@ -68,7 +68,7 @@ def _ran(printed):
 def test_ctrl_c_keeps_the_finished_runs_and_the_same_command_resumes(tmp_path, capsys):
     out = tmp_path / "res"
     argv = ["--scene", "kitty", "--resolution", "24", "--iterations", "40", "--seeds", "3",
-            "--methods", "hybrid,standard", "--frames", "0", "--no-progress", "--out", str(out)]
+            "--methods", "hybrid,standard", "--frames", "0", "--no-progress", "--no-one-start", "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     # SIGINT raises KeyboardInterrupt only where it is not ignored (a background job of a shell ignores it).
     proc = subprocess.Popen([sys.executable, "-m", "drot.eval.cli", *argv], env=env, cwd=tmp_path,

@@ -9,7 +9,7 @@ from drot.eval.cli import main
 def test_drot_bench_writes_a_results_folder(tmp_path, capsys):
     out = tmp_path / "res"
     code = main(["--scene", "kitty", "--resolution", "32", "--iterations", "12", "--seeds", "2",
-                 "--frames", "3", "--out", str(out), "--no-progress"])
+                 "--frames", "3", "--out", str(out), "--no-progress", "--no-one-start"])
     assert code == 0
     printed = capsys.readouterr().out
     for column in ("method", "seed", "vertex_mae", "psnr", "ssim", "it_per_s", "wall_s"):
@@ -53,3 +53,17 @@ def test_psnr_scenes_count_successes_on_psnr(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "success = PSNR >= 1000" in out and "0/1" in out  # no image reaches 1000 dB
+
+
+def test_method_at_starts_runs_that_many_starts_and_has_its_own_files(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["--scene", "kitty", "--resolution", "16", "--iterations", "4", "--seeds", "1", "--starts", "3",
+                 "--methods", "standard,standard@2", "--frames", "0", "--out", str(out), "--no-progress"]) == 0
+    runs = {r["method"]: r for r in json.loads((out / "results.json").read_text())["runs"]}
+    # standard@2 is given: --one-start adds standard@1 only.
+    assert set(runs) == {"standard", "standard@2", "standard@1"}
+    assert runs["standard"]["starts"] == 3 and runs["standard@2"]["starts"] == 2 and "starts" not in runs["standard@1"]
+    assert {"strip_standard-2start_seed0.png", "strip_standard-1start_seed0.png"} <= {p.name for p in out.iterdir()}
+    assert "L2 (standard) ×2" in capsys.readouterr().out
+    assert main(["--methods", "standard@0", "--no-progress"]) == 2
+    assert "after '@' comes a number of starts >= 1" in capsys.readouterr().err

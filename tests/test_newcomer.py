@@ -86,11 +86,15 @@ def test_bench_reports_the_seeded_and_the_winning_start(tmp_path, capsys):
     assert main(["--scene", "kitty", "--resolution", "16", "--iterations", "4", "--seeds", "1", "--starts", "2",
                  "--record-frames", "0", "--no-progress", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("seeded start: translation [") == 2 and printed.count("won: start ") == 2
+    # Two methods at 2 starts, and the same two from the seeded start alone (--one-start, the default).
+    assert printed.count("seeded start: translation [") == 4 and printed.count("won: start ") == 2
     assert "DROT-hybrid vs L2 (standard) at 2 starts per run, from the same seeded starts: converged " in printed
+    assert "DROT-hybrid ×1 vs L2 (standard) ×1 at one start per run, from the same seeded starts: converged " in printed
     runs = json.loads((out / "results.json").read_text())["runs"]
-    assert runs[0]["initial_parameters"] == runs[1]["initial_parameters"]  # the same declared start
-    assert all(r["winning_start"]["index"] == r["best_start"] for r in runs)
+    assert [r["method"] for r in runs] == ["hybrid", "standard", "hybrid@1", "standard@1"]
+    assert all(r["initial_parameters"] == runs[0]["initial_parameters"] for r in runs)  # the same declared start
+    assert all(r["winning_start"]["index"] == r["best_start"] for r in runs[:2])
+    assert "winning_start" not in runs[2] and "starts" not in runs[2]  # one start: nothing to win
 
 
 def test_table1_exits_nonzero_when_runs_fail_for_a_missing_extra(tmp_path, monkeypatch, capsys):

@@ -99,7 +99,7 @@ def test_table1_runs_on_ray_equal_the_sequential_ones(tmp_path, local_ray, one_t
 @needs_ray
 def test_drot_bench_on_ray_equals_sequential_and_resumes(tmp_path, local_ray, one_thread, capsys):
     argv = ["--scene", "kitty", "--resolution", "16", "--iterations", "6", "--seeds", "2", "--frames", "0",
-            "--no-progress"]
+            "--no-progress", "--no-one-start"]
     assert bench_main([*argv, "--out", str(tmp_path / "seq")]) == 0
     assert bench_main([*argv, "--out", str(tmp_path / "ray"), "--workers", "2"]) == 0
     assert "local Ray instance, 2 workers" in capsys.readouterr().out

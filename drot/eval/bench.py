@@ -35,9 +35,26 @@ NOT_HASHED = ("seed", "strategy", "progress")
 FIGURES = ("vertex_mae", "psnr", "ssim", "it_per_s", "wall_s", "matching_s")
 
 
+#: ``strategy@S``: the strategy run from S starts instead of the command's ``--starts`` (``hybrid@1``:
+#: the seeded start alone, what the summary compares at one start).
+STARTS_SEPARATOR = "@"
+
+
+def split_method(method: str) -> tuple[str, int | None]:
+    """``"hybrid@1"`` → ``("hybrid", 1)``; ``"hybrid"`` → ``("hybrid", None)`` (the command's starts)."""
+    strategy, sep, starts = method.partition(STARTS_SEPARATOR)
+    if not sep:
+        return strategy, None
+    if not starts.isdigit() or int(starts) < 1:
+        raise ValueError(f"method {method!r}: after {STARTS_SEPARATOR!r} comes a number of starts >= 1 (e.g. hybrid@1)")
+    return strategy, int(starts)
+
+
 def method_label(method: str) -> str:
-    """A strategy's label for tables and plots (from the strategy registry)."""
-    return STRATEGIES[method].label if method in STRATEGIES else method
+    """A method's label for tables and plots (the strategy registry's label, with its starts when set)."""
+    strategy, starts = split_method(method)
+    label = STRATEGIES[strategy].label if strategy in STRATEGIES else strategy
+    return label if starts is None else f"{label} ×{starts}"
 
 
 def scene_digest(path: str | Path) -> str:
@@ -64,11 +81,14 @@ class BenchRunner:
         self.scene, self.settings, self.out_dir, self.animate = scene, settings, Path(out_dir), animate
 
     def __call__(self, spec: RunSpec) -> dict[str, Any]:
-        res = optimize(self.scene, settings=self.settings.replace(strategy=spec.variant, seed=spec.seed))
+        strategy, starts = split_method(spec.variant)
+        settings = self.settings.replace(strategy=strategy, seed=spec.seed,
+                                         **({} if starts is None else {"starts": starts}))
+        res = optimize(self.scene, settings=settings)
         files = write_run_images(self.out_dir, spec.variant, spec.seed, res, method_label(spec.variant), self.animate)
         # initial_parameters: the declared seeded start (start 0), the same for every method of a seed;
         # winning_start: where the start the result describes began (several starts only).
-        row = {**res.summary(), "initial_parameters": {k: v.tolist() for k, v in res.initial_parameters.items()},
+        row = {**res.summary(), "method": spec.variant, "initial_parameters": {k: v.tolist() for k, v in res.initial_parameters.items()},
                "history": res.history, "files": files}
         if len(res.starts) > 1:
             won = res.starts[res.best_start]
@@ -116,23 +136,33 @@ def aggregate_rows(rows: Sequence[Mapping[str, Any]], threshold: float, metric: 
 
 
 def rgbxy_vs_l2(agg: Sequence[Mapping[str, Any]], starts: int) -> str | None:
-    """One line: what RGBXY derivatives bought against L2 from the same seeded starts, e.g.
-    "DROT-hybrid vs L2 (standard) at 8 starts per run, same seeded starts: converged 4/4 vs 3/4, mean
-    vertex MAE 0.0021 vs 0.2990" (None unless the table has an RGBXY method and the L2 baseline)."""
+    """What RGBXY derivatives bought against L2 from the same seeded starts, e.g.
+    "DROT-hybrid vs L2 (standard) at 8 starts per run, from the same seeded starts: converged 4/4 vs
+    3/4, mean vertex MAE 0.0021 vs 0.2990, ..." — and, when the table also has the ``strategy@1`` runs
+    of both, a second line for one start per run. None unless the table has an RGBXY method and the
+    L2 baseline."""
     by_label = {row["method"]: row for row in agg}
-    l2 = by_label.get(method_label("standard"))
-    rgbxy = next((row for row in agg if row["method"] != method_label("standard")
-                  and row["method"] in {method_label(m) for m, s in STRATEGIES.items() if s.uses_rgbxy}), None)
-    if l2 is None or rgbxy is None:
-        return None
-    parts = []
-    if "success" in rgbxy and "success" in l2:
-        parts.append(f"converged {rgbxy['success']} vs {l2['success']}")
-    if "mean_mae" in rgbxy and "mean_mae" in l2:
-        parts.append(f"mean vertex MAE {rgbxy['mean_mae']:.4f} vs {l2['mean_mae']:.4f}")
-    parts.append(f"mean PSNR {rgbxy['mean_psnr']:.2f} vs {l2['mean_psnr']:.2f} dB")
-    where = f"{starts} starts per run" if starts > 1 else "one start per run"
-    return f"{rgbxy['method']} vs {l2['method']} at {where}, from the same seeded starts: " + ", ".join(parts)
+
+    def line(suffix: str, where: str) -> str | None:
+        l2 = by_label.get(method_label("standard" + suffix))
+        rgbxy = next((by_label[lab] for lab in (method_label(m + suffix) for m, s in STRATEGIES.items()
+                                                if s.uses_rgbxy and m != "standard") if lab in by_label), None)
+        if l2 is None or rgbxy is None:
+            return None
+        parts = []
+        if "success" in rgbxy and "success" in l2:
+            parts.append(f"converged {rgbxy['success']} vs {l2['success']}")
+        if "mean_mae" in rgbxy and "mean_mae" in l2:
+            parts.append(f"mean vertex MAE {rgbxy['mean_mae']:.4f} vs {l2['mean_mae']:.4f}")
+        parts.append(f"mean PSNR {rgbxy['mean_psnr']:.2f} vs {l2['mean_psnr']:.2f} dB")
+        parts.append(f"wall {rgbxy['wall_s']:.0f} vs {l2['wall_s']:.0f} s")
+        return f"{rgbxy['method']} vs {l2['method']} at {where}, from the same seeded starts: " + ", ".join(parts)
+
+    lines = [line("", f"{starts} starts per run" if starts > 1 else "one start per run")]
+    if starts > 1:
+        lines.append(line(f"{STARTS_SEPARATOR}1", "one start per run"))
+    lines = [x for x in lines if x is not None]
+    return "\n".join(lines) if lines else None
 
 
 TABLE_COLUMNS = ["method", "seed", "vertex_mae", "psnr", "ssim", "it_per_s", "wall_s"]

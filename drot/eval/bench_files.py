@@ -85,7 +85,10 @@ def remove_stale_run_files(out_dir: Path, current: Iterable[str]) -> list[Path]:
 
 
 def run_file_names(method: str, seed: int) -> tuple[str, str]:
-    """The names of a run's strip and GIF (whether or not they exist yet)."""
+    """The names of a run's strip and GIF (whether or not they exist yet); ``hybrid@1`` is
+    ``hybrid-1start`` in them."""
+    strategy, sep, starts = method.partition("@")
+    method = f"{strategy}-{starts}start" if sep else method
     return f"strip_{method}_seed{seed}.png", f"animation_{method}_seed{seed}.gif"
 
 

@@ -20,7 +20,10 @@ kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.j
   strip is missing on the driver's disk is redone by the next command).
 * ``--starts S`` (default :data:`~drot.optim.settings.RECOMMENDED_STARTS`) runs every method from S
   batched starts (the seeded start plus a low-discrepancy set), thinned by successive halving
-  (``--halving-interval``); ``--starts 1`` is the paper's single start.
+  (``--halving-interval``); ``--starts 1`` is the paper's single start. With several starts, each
+  method also runs from its seeded start alone (``hybrid@1``, ``standard@1``; ``--no-one-start``
+  skips them), and the summary says what RGBXY derivatives bought against L2 at both counts.
+  ``--methods hybrid@2,...`` runs a method at another count of starts.
 * Every flag and ``--out`` are checked before any work (exit code 2, naming the flag, the value and
   what is allowed); the flags that are settings are checked by :class:`OptimizeSettings` itself.
 """
@@ -42,8 +45,8 @@ from ..optim.schedule import STRATEGIES
 from ..optim.settings import BACKGROUND_MODES, DEFAULTS, RECOMMENDED_STARTS, OptimizeSettings
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
-from .bench import (TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
-                    method_label, rgbxy_vs_l2, scene_digest, summary_rows, write_results)
+from .bench import (STARTS_SEPARATOR, TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
+                    method_label, rgbxy_vs_l2, scene_digest, split_method, summary_rows, write_results)
 from .bench_files import check_out_dir, missing_files, previous_files, remove_files, run_file_names, run_files
 from .scene_benchmark import MIN_RESOLUTION, SCENE_SETS, benchmark_config, optimize_defaults, scene_in_set
 from .executor_flags import add_executor_arguments, executor_from_args
@@ -105,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "auto (exclude when a foreground mask is known)")
     p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
                    help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
+    p.add_argument("--one-start", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --starts > 1, also run each method from its seeded start alone (method@1), so the "
+                        "summary says what RGBXY derivatives bought against L2 at one start too")
     p.add_argument("--halving-interval", type=float, default=DEFAULTS["halving_interval"],
                    help="with several starts: rank and halve them every this fraction of the iterations")
     p.add_argument("--threshold", type=float, default=None,
@@ -267,9 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg, path = scene_config(scene_name(args))
         args = apply_protocol_defaults(args, optimize_defaults(cfg, path))
         methods = list(dict.fromkeys(m.strip() for m in args.methods.split(",") if m.strip()))
-        bad = [m for m in methods if m not in STRATEGIES]
+        bad = [m for m in methods if split_method(m)[0] not in STRATEGIES]
         if bad or not methods:
-            raise ValueError(f"--methods: unknown method(s) {bad}; choose among {', '.join(STRATEGIES)}")
+            raise ValueError(f"--methods: unknown method(s) {bad}; choose among {', '.join(STRATEGIES)} "
+                             f"(method@S: that method from S starts)")
+        if args.one_start and args.starts > 1:
+            methods += [f"{m}{STARTS_SEPARATOR}1" for m in list(methods) if split_method(m)[1] is None
+                        and f"{m}{STARTS_SEPARATOR}1" not in methods]
         check_flags(args)
         settings = settings_from_args(args)
         if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -350,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
                                                     "it_per_s", "wall_s"] if c in agg[0]], TABLE_FORMATS))
         gain = rgbxy_vs_l2(agg, args.starts)
         if gain is not None:
-            print(f"\n{gain}" + ("" if args.starts == 1 else " (--starts 1: the same at one start)"))
+            print(f"\n{gain}")
     print(f"\nresults written to {out_dir}/ (results.json, results.csv, {RUNS_FILE}, strips, error_vs_iteration.png"
           f"{', animations' if args.record_frames > 0 else ''})")
     print(f"total wall time {time.perf_counter() - t0:.1f} s"
