@@ -22,6 +22,18 @@ which only needs ``g`` and is exactly normalised. :meth:`SinkhornMatcher.plan` r
 row-normalised plan ``a_i softmax_j(...)``: its rows sum to ``a`` exactly and its columns to
 ``b`` up to the solver's convergence (``Matching.info["marginal_error"]``).
 
+Unbalanced transport (``reach``)
+--------------------------------
+With ``reach`` (a length), the marginal constraints become KL penalties of strength ``ρ = reach²``
+(GeomLoss's convention): every Sinkhorn update is damped by ``1 / (1 + ε/ρ)``. The plan's rows no
+longer carry their whole mass ``a_i``, and the gradient of the transport cost pulls ``x_i`` toward
+``T_i`` with the weight ``w_i = Σ_j π_ij / a_i``; the matcher therefore returns the target
+``x_i + min(w_i, 1) (T_i - x_i)``, so a squared distance to it has that gradient. A pixel with no
+counterpart within about ``reach`` is left where it is, instead of being dragged across the image to
+fill another object's mass. ``info["transported"]`` is ``Σ_i a_i min(w_i, 1)``. The fast kernel and
+the GeomLoss path agree to rounding (``tests/test_unbalanced.py``); at the paper's blur neither plan
+has converged, so even a huge reach leaves ``w_i`` a few per cent below 1.
+
 Solvers
 -------
 ``solver="geomloss"`` is the reference: GeomLoss ``SamplesLoss`` (tensorized backend,
@@ -148,14 +160,19 @@ class SinkhornMatcher(Matcher):
             temperature before the extrapolation step. 0 (default) = GeomLoss's schedule.
         block_bytes: fast solver on CPU — size of one row block of the plan (a few MB, cache
             sized). On CUDA the whole plan is one block.
+        reach: ``None`` (default, the paper's balanced transport) or a length > 0: unbalanced
+            transport, each marginal constraint relaxed to a KL penalty of strength ``reach²``
+            (GeomLoss's ``reach``), so pixels with no counterpart within about ``reach`` in the
+            embedded space are left unmatched rather than pulled across the image. Fast and
+            geomloss solvers only.
     """
 
     options = {"lam": "lam", "blur": "blur", "scaling": "scaling", "max_points": "max_points",
-               "seed": "seed", "solver": "sinkhorn_solver"}
+               "seed": "seed", "solver": "sinkhorn_solver", "reach": "sinkhorn_reach"}
 
     def __init__(self, lam: float = 0.5, blur: float = 0.01, scaling: float = 0.5, solver: str = "auto",
-                 max_points: int | None = None, seed: int = 0, *, final_iters: int = 0,
-                 block_bytes: int = 8 << 20) -> None:
+                 max_points: int | None = None, seed: int = 0, reach: float | None = None, *,
+                 final_iters: int = 0, block_bytes: int = 8 << 20) -> None:
         self.lam = check_lam(lam)
         if isinstance(blur, bool) or not isinstance(blur, (int, float)) or not math.isfinite(blur) or blur <= 0:
             raise ValueError(f"Sinkhorn blur (the paper's ε, a length) must be a finite number > 0, got {blur!r}")
@@ -170,6 +187,13 @@ class SinkhornMatcher(Matcher):
             raise ValueError(f"final_iters must be an integer >= 0, got {final_iters!r}")
         if not isinstance(block_bytes, int) or block_bytes < 1:
             raise ValueError(f"block_bytes must be a positive integer, got {block_bytes!r}")
+        if reach is not None and (isinstance(reach, bool) or not isinstance(reach, (int, float))
+                                  or not math.isfinite(reach) or reach <= 0):
+            raise ValueError(f"Sinkhorn reach must be None (balanced transport) or a finite length > 0, got {reach!r}")
+        if reach is not None and solver == "multiscale":
+            raise ValueError("Sinkhorn reach (unbalanced transport) is not implemented by the multiscale solver: "
+                             "use solver='fast', 'auto' or 'geomloss'")
+        self.reach = None if reach is None else float(reach)
         self.blur = float(blur)
         self.scaling = float(scaling)
         self.solver = solver
@@ -192,7 +216,7 @@ class SinkhornMatcher(Matcher):
             solved = [None] * len(pairs)
             groups: dict = {}
             for i, (prob, _, _) in enumerate(prepared):
-                groups.setdefault((solver_for(self.solver, prob.n, prob.m), prob.dtype, prob.device), []).append(i)
+                groups.setdefault((self._solver_for(prob), prob.dtype, prob.device), []).append(i)
             for (name, _, _), idx in groups.items():
                 for i, result in zip(idx, self._solve(name, [prepared[i][0] for i in idx])):
                     solved[i] = result
@@ -231,7 +255,11 @@ class SinkhornMatcher(Matcher):
         prob = TransportProblem(source, target, self.lam)
         if self.solver == "geomloss":
             return prob.expand_columns(self._solve_geomloss(prob, want_plan=True))
-        return self._solve(solver_for(self.solver, prob.n, prob.m), [prob], want_plan=True)[0]
+        return self._solve(self._solver_for(prob), [prob], want_plan=True)[0]
+
+    def _solver_for(self, prob: TransportProblem) -> str:
+        # Unbalanced transport exists in the dense kernel only: "auto" keeps to it.
+        return "fast" if self.reach is not None else solver_for(self.solver, prob.n, prob.m)
 
     def _solve(self, solver: str, problems: list[TransportProblem], want_plan: bool = False) -> list:
         """One batch of problems with our dense (``fast``) or ``multiscale`` solver."""
@@ -239,7 +267,7 @@ class SinkhornMatcher(Matcher):
             return sinkhorn_multiscale.solve(problems, self.blur, self.scaling, final_iters=self.final_iters,
                                              want_plan=want_plan)
         return solve(problems, self.blur, self.scaling, final_iters=self.final_iters, block_bytes=self.block_bytes,
-                     want_plan=want_plan)
+                     want_plan=want_plan, reach=self.reach)
 
     def _subsample(self, n: int, device: torch.device) -> Tensor | None:
         if self.max_points is None or n <= self.max_points:
@@ -251,21 +279,28 @@ class SinkhornMatcher(Matcher):
         from geomloss import SamplesLoss
 
         eps_list = epsilon_schedule(prob.diameter, self.blur, self.scaling)
-        loss = SamplesLoss("sinkhorn", p=2, blur=self.blur, scaling=self.scaling, debias=False,
+        loss = SamplesLoss("sinkhorn", p=2, blur=self.blur, scaling=self.scaling, debias=False, reach=self.reach,
                            potentials=True, backend="tensorized", diameter=max(prob.diameter, self.blur))
         x, y = prob.x, prob.y
-        _, G = loss(prob.a, x, prob.b, y)
-        G = G.reshape(-1)  # GeomLoss returns [1, M] for unbatched inputs
+        F, G = loss(prob.a, x, prob.b, y)
+        F, G = F.reshape(-1), G.reshape(-1)  # GeomLoss returns [1, N], [1, M] for unbatched inputs
         eps = self.blur ** 2
         # Dense, max-stabilised projection: P_ij = softmax_j((G_j - C_ij)/eps + log b_j).
         C = torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist").square_().mul_(0.5)
         logits = (G.to(C.dtype).unsqueeze(0) - C) / eps + prob.b.log().unsqueeze(0)
         P = torch.softmax(logits, dim=1)
+        # Row masses Σ_j π_ij / a_i = Σ_j b_j exp((F_i + G_j - C_ij)/ε) (unbalanced transport's pull).
+        mass = None if self.reach is None else (
+            torch.logsumexp(logits + F.to(C.dtype).unsqueeze(1) / eps, dim=1).double().exp())
         del logits
         plan = prob.a.unsqueeze(1) * P
         if want_plan:
             return plan
         targets = P @ prob.y_raw
+        if self.reach is not None:  # the pull of unbalanced transport (see sinkhorn_kernel.solve)
+            w = mass.clamp(0.0, 1.0).unsqueeze(1).to(targets.dtype)
+            x_raw = (x + prob.centre) / prob.scale
+            targets = x_raw + w * (targets - x_raw)
         cost = float(2.0 * (plan.double() * C.double()).sum())  # Eq. 13 cost = 2 C
         col_err = float((plan.sum(0).double() - prob.b64).abs().sum())
         info = {"solver": "geomloss", "iterations": len(eps_list) + 2, "temperatures": len(eps_list),

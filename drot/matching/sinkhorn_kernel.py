@@ -239,8 +239,9 @@ class _Kernel:
     def project(self, f: Tensor, g: Tensor, eps: Tensor, want_plan: bool = False):
         """Barycentric projection of every source point with the final potentials.
 
-        Returns ``(num [S, N, 6], column sums [S, M], stabilised blocks)`` — ``num[..., :5]`` the
-        matched targets, ``num[..., 5]`` each row's mean ``|y|²`` — or the row-normalised plans
+        Returns ``(num [S, N, 6], column sums [S, M], stabilised blocks, row masses [S, N])`` —
+        ``num[..., :5]`` the matched targets, ``num[..., 5]`` each row's mean ``|y|²``, the row
+        masses ``Σ_j π_ij / a_i`` (1 for balanced transport at convergence) — or the row-normalised plans
         ``[S, N, M]`` if ``want_plan``. ``f`` only stabilises the exponent (the softmax over j is
         invariant to it); a block whose row sums fall outside the safe range (e.g. rows of
         massless source points) is redone with its row maxima."""
@@ -250,6 +251,7 @@ class _Kernel:
         num = torch.empty(self.s, self.n, 6, dtype=self.dtype, device=self.device)
         den = torch.ones(self.s, self.n, dtype=self.dtype, device=self.device)
         col = torch.zeros(self.s, self.m, dtype=self.dtype, device=self.device)
+        mass = torch.ones(self.s, self.n, dtype=torch.float64, device=self.device)
         low, fallbacks = math.exp(self.log_low), 0
         for s in range(0, self.n, self.rows):
             e = min(self.n, s + self.rows)
@@ -259,8 +261,12 @@ class _Kernel:
             if bool(((~torch.isfinite(d) | (d <= low)) & real).any()):
                 fallbacks += 1
                 blk = self._block(L, R, s, e)
-                blk.sub_(blk.amax(2, keepdim=True)).clamp_(min=self.exp_floor).exp_()
+                top = blk.amax(2, keepdim=True)
+                blk.sub_(top).clamp_(min=self.exp_floor).exp_()
                 d = blk.sum(2)
+                mass[:, s:e] = (d.double().log() + top.squeeze(2).double()).clamp(max=700.0).exp()
+            else:
+                mass[:, s:e] = d.double()
             den[:, s:e] = torch.where(real, d, torch.ones_like(d))
             w = self.a[:, s:e] / den[:, s:e]  # the normalised plan's rows are a_i e_ij / Σ_j e_ij
             if plan is not None:
@@ -270,12 +276,17 @@ class _Kernel:
             col.add_(torch.bmm(w.unsqueeze(1), blk).squeeze(1))
         if plan is not None:
             return plan
-        return num.double() / den.double().unsqueeze(2), col, fallbacks
+        return num.double() / den.double().unsqueeze(2), col, fallbacks, mass
 
 
-def _iterate(kern: _Kernel, eps_lists: list[list[float]], final_iters: int):
+def _iterate(kern: _Kernel, eps_lists: list[list[float]], final_iters: int, reach: float | None = None):
     """The ε-scaling loop on every problem: final potentials ``f`` [S, N], ``g`` [S, M], the last
-    temperatures [S] and the stabilised iterations per problem [S]."""
+    temperatures [S] and the stabilised iterations per problem [S].
+
+    With ``reach`` (a length, GeomLoss's convention), the marginal constraints are relaxed to a
+    KL penalty of strength ``ρ = reach²``: each Sinkhorn update ``T(·)`` is damped by
+    ``1 / (1 + ε/ρ)`` (GeomLoss's ``dampening``), so mass that would have to travel much farther
+    than ``reach`` is left untransported instead."""
     f = torch.zeros(kern.s, kern.n, dtype=torch.float64, device=kern.device)
     g = torch.zeros(kern.s, kern.m, dtype=torch.float64, device=kern.device)
     fallbacks = torch.zeros(kern.s, dtype=torch.long)
@@ -290,16 +301,22 @@ def _iterate(kern: _Kernel, eps_lists: list[list[float]], final_iters: int):
             lr, lc = kern.log_sums_stable(f, g, eps)
         e = eps[:, None]
         rate = torch.where(kind == 1, 0.5, 1.0).to(torch.float64)  # averaged steps move half-way
-        f_new = torch.where(kind == 0, -e * lr, f - rate * e * lr)
-        g_new = torch.where(kind == 0, -e * lc, g - rate * e * lc)
+        if reach is None:
+            f_new = torch.where(kind == 0, -e * lr, f - rate * e * lr)
+            g_new = torch.where(kind == 0, -e * lc, g - rate * e * lc)
+        else:  # T(g) = f - ε·lr, T(f) = g - ε·lc; a step moves toward the damped update
+            damp = 1.0 / (1.0 + e / reach ** 2)
+            f_new = torch.where(kind == 0, -damp * e * lr, (1 - rate) * f + rate * damp * (f - e * lr))
+            g_new = torch.where(kind == 0, -damp * e * lc, (1 - rate) * g + rate * damp * (g - e * lc))
         f = torch.where((kind >= 0) & kern.rows_mass, f_new, f)
         g = torch.where((kind >= 0) & kern.cols, g_new, g)
     return f, g, eps, fallbacks
 
 
 def solve(problems: list[TransportProblem], blur: float, scaling: float, *, final_iters: int = 0,
-          block_bytes: int = 8 << 20, want_plan: bool = False) -> list:
-    """Solve every problem (all of one dtype and device) with the Sinkhorn kernel, as one batch.
+          block_bytes: int = 8 << 20, want_plan: bool = False, reach: float | None = None) -> list:
+    """Solve every problem (all of one dtype and device) with the Sinkhorn kernel, as one batch
+    (balanced, or unbalanced with ``reach``: see :func:`_iterate`).
 
     Returns, per problem, ``(targets [N, 5], cost, info)`` — the barycentric targets in raw RGBXY
     coordinates, the transport cost ``Σ_ij π_ij |x~_i - y~_j|²`` and ``info`` (``solver``,
@@ -310,11 +327,11 @@ def solve(problems: list[TransportProblem], blur: float, scaling: float, *, fina
         return []
     kern = _Kernel(problems, block_bytes)
     eps_lists = [epsilon_schedule(p.diameter, blur, scaling) for p in problems]
-    f, g, eps, fallbacks = _iterate(kern, eps_lists, final_iters)
+    f, g, eps, fallbacks = _iterate(kern, eps_lists, final_iters, reach)
     if want_plan:
         plans = kern.project(f, g, eps, want_plan=True)
         return [p.expand_columns(plans[i, : p.n, : p.m]) for i, p in enumerate(problems)]
-    num, col, proj_fallbacks = kern.project(f, g, eps)
+    num, col, proj_fallbacks, mass = kern.project(f, g, eps)
     results = []
     for i, p in enumerate(problems):
         t = num[i, : p.n]
@@ -327,5 +344,14 @@ def solve(problems: list[TransportProblem], blur: float, scaling: float, *, fina
                                 "temperatures": len(eps_lists[i]), "diameter": p.diameter,
                                 "marginal_error": col_err, "batch": len(problems),
                                 "stabilised_fallbacks": int(fallbacks[i]) + proj_fallbacks}
-        results.append((t[:, :5].to(p.dtype), cost, info))
+        targets = t[:, :5]
+        if reach is not None:
+            # Unbalanced transport moves only part of a point's mass: the gradient of the transport
+            # cost pulls x_i toward T_i with weight w_i = Σ_j π_ij / a_i, the pull of the target
+            # x_i + w_i (T_i - x_i) (w_i ≤ 1: never beyond the barycentre).
+            w = mass[i, : p.n].clamp(0.0, 1.0).unsqueeze(1)
+            x_raw = (p.x.double() + p.centre.double()) / p.scale.double()
+            targets = x_raw + w * (targets - x_raw)
+            info["transported"] = float((p.a64 * mass[i, : p.n].clamp(0.0, 1.0)).sum())
+        results.append((targets.to(p.dtype), cost, info))
     return results

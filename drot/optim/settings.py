@@ -129,6 +129,9 @@ class MatchingSettings:
             coarse-to-fine solver), ``"auto"`` (multiscale from 65536 points per side — 256² — on, else
             fast) or ``"geomloss"`` (the reference).
         max_points: optional cap on points per side of a matching (random subsampling).
+        sinkhorn_reach: ``None`` (the paper's balanced transport) or a length > 0 in the embedded
+            RGBXY space: unbalanced transport (GeomLoss's ``reach``), pixels without a counterpart
+            within about that distance left unmatched.
         match_interval: K — a new matching every K + 1 iterations, reused in between.
         background: ``"exclude"`` (foreground pixels only, each side normalised to mass 1),
             ``"include"`` (all pixels, paper §5.2.2, background pooled in ``background_pool``² blocks)
@@ -145,6 +148,7 @@ class MatchingSettings:
     scaling: float = 0.5
     sinkhorn_solver: str = "auto"
     max_points: int | None = None
+    sinkhorn_reach: float | None = None
     match_interval: int = 5
     background: str = "auto"
     background_pool: int = 4
@@ -165,6 +169,9 @@ class MatchingSettings:
             raise ValueError(f"unknown Sinkhorn solver {self.sinkhorn_solver!r}; valid solvers: {', '.join(SOLVERS)}")
         if self.max_points is not None:
             _positive_int("max_points", self.max_points, 2)
+        if self.sinkhorn_reach is not None and not (self.sinkhorn_reach > 0 and math.isfinite(self.sinkhorn_reach)):
+            raise ValueError(f"sinkhorn_reach must be None (balanced transport) or a finite length > 0, "
+                             f"got {self.sinkhorn_reach!r}")
         if self.background not in BACKGROUND_MODES:
             raise ValueError(f"background must be one of {', '.join(map(repr, BACKGROUND_MODES))}, got {self.background!r}")
         if self.background_pool < 1:
