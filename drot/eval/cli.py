@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", default=DEFAULTS["background"], choices=list(BACKGROUND_MODES),
                    help="pixels matched: exclude (foreground only), include (every pixel, paper §5.2.2), "
                         "auto (exclude when a foreground mask is known)")
+    p.add_argument("--sinkhorn-reach", type=float, default=DEFAULTS["sinkhorn_reach"],
+                   help="unbalanced transport: pixels without a counterpart within about this embedded distance "
+                        "are left unmatched (default: balanced, the paper's)")
+    # drot's levers (Table 1's drot row turns the first three on: see docs/guide.md).
+    p.add_argument("--jump-interval", type=float, default=DEFAULTS["jump_interval"],
+                   help="look-alike jumps (cube-group rotations, quarter turns) every this fraction of the run (0: off)")
+    p.add_argument("--appearance-gradients", default=DEFAULTS["appearance_gradients"], choices=["rgbxy", "standard"],
+                   help="where appearance parameters (textures, materials, lights) take their gradients in RGBXY iterations")
+    p.add_argument("--optimizer", default=DEFAULTS["optimizer"], choices=["adam", "vector_adam"],
+                   help="Adam per coordinate, or VectorAdam (one scale per 3-vector: rotations, translations)")
+    p.add_argument("--translation-frame", default=DEFAULTS["translation_frame"], choices=["world", "view"],
+                   help="translations optimised in world space, or as image position and log depth in view 0")
     p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
                    help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
     p.add_argument("--one-start", action=argparse.BooleanOptionalAction, default=True,
@@ -198,11 +210,13 @@ def scene_name(args: argparse.Namespace) -> str:
 SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
                  "match_interval": "--match-interval", "rgbxy_fraction": "--rgbxy-fraction",
                  "max_points": "--max-points", "record_frames": "--record-frames", "starts": "--starts",
-                 "halving_interval": "--halving-interval"}
+                 "halving_interval": "--halving-interval", "sinkhorn_reach": "--sinkhorn-reach",
+                 "jump_interval": "--jump-interval"}
 #: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
 FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
                "rgbxy_fraction": "--rgbxy-fraction", "threshold": "--threshold",
-               "halving_interval": "--halving-interval"}
+               "halving_interval": "--halving-interval", "sinkhorn_reach": "--sinkhorn-reach",
+               "jump_interval": "--jump-interval"}
 SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds: 0 .. 2**32 - 1 is safe for both
 
 
@@ -229,9 +243,12 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
     values = {"iterations": args.iterations, "lr": args.lr, "lr_decay": args.lr_decay, "lam": args.lam,
               "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.rgbxy_fraction,
               "max_points": args.max_points, "record_frames": args.record_frames, "starts": args.starts,
-              "halving_interval": args.halving_interval}
+              "halving_interval": args.halving_interval, "sinkhorn_reach": args.sinkhorn_reach,
+              "jump_interval": args.jump_interval}
     try:
         return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.sinkhorn_solver,
+                                appearance_gradients=args.appearance_gradients, optimizer=args.optimizer,
+                                translation_frame=args.translation_frame,
                                 background=args.background, l2_schedule=args.l2_schedule, device=args.device,
                                 backend=args.backend, progress=not args.no_progress)
     except ValueError as exc:
