@@ -18,7 +18,7 @@ kept as soon as it finishes (``runs.jsonl``, its strip PNG and GIF), ``results.j
   this process still writes ``runs.jsonl`` as each run finishes. The workers write the strips and
   GIFs into ``--out`` themselves: on a cluster, give an ``--out`` every node shares (a run whose
   strip is missing on the driver's disk is redone by the next command).
-* ``--starts S`` (default :data:`~drot.optim.settings.RECOMMENDED_STARTS`) runs every method from S
+* ``--starts S`` (default :data:`~drot.optim.recommended.RECOMMENDED_STARTS`) runs every method from S
   batched starts (the seeded start plus a low-discrepancy set), thinned by successive halving
   (``--halving-interval``); ``--starts 1`` is the paper's single start. With several starts, each
   method also runs from its seeded start alone (``hybrid@1``, ``standard@1``; ``--no-one-start``
@@ -42,7 +42,8 @@ from ..matching import MATCHERS
 from ..matching.sinkhorn import SOLVERS
 from ..optim.multiscale import L2_SCHEDULES
 from ..optim.schedule import STRATEGIES
-from ..optim.settings import BACKGROUND_MODES, DEFAULTS, RECOMMENDED_STARTS, OptimizeSettings
+from ..optim.recommended import RECOMMENDED_STARTS
+from ..optim.settings import BACKGROUND_MODES, DEFAULTS, OptimizeSettings
 from ..render.backend import backend_names
 from ..scene.loader import available_scenes, scene_config, scene_from_config
 from .bench import (STARTS_SEPARATOR, TABLE_COLUMNS, TABLE_FORMATS, BenchRunner, aggregate_rows, bench_config, bench_specs,
@@ -118,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Adam per coordinate, or VectorAdam (one scale per 3-vector: rotations, translations)")
     p.add_argument("--translation-frame", default=DEFAULTS["translation_frame"], choices=["world", "view"],
                    help="translations optimised in world space, or as image position and log depth in view 0")
+    p.add_argument("--offset-smoothness", type=float, default=DEFAULTS["offset_smoothness"],
+                   help="weight of the smoothness prior on per-vertex offsets (0: none, the paper's)")
     p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
                    help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
     p.add_argument("--one-start", action=argparse.BooleanOptionalAction, default=True,
@@ -211,12 +214,12 @@ SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-d
                  "match_interval": "--match-interval", "rgbxy_fraction": "--rgbxy-fraction",
                  "max_points": "--max-points", "record_frames": "--record-frames", "starts": "--starts",
                  "halving_interval": "--halving-interval", "sinkhorn_reach": "--sinkhorn-reach",
-                 "jump_interval": "--jump-interval"}
+                 "jump_interval": "--jump-interval", "offset_smoothness": "--offset-smoothness"}
 #: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
 FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
                "rgbxy_fraction": "--rgbxy-fraction", "threshold": "--threshold",
                "halving_interval": "--halving-interval", "sinkhorn_reach": "--sinkhorn-reach",
-               "jump_interval": "--jump-interval"}
+               "jump_interval": "--jump-interval", "offset_smoothness": "--offset-smoothness"}
 SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds: 0 .. 2**32 - 1 is safe for both
 
 
@@ -244,7 +247,7 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
               "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.rgbxy_fraction,
               "max_points": args.max_points, "record_frames": args.record_frames, "starts": args.starts,
               "halving_interval": args.halving_interval, "sinkhorn_reach": args.sinkhorn_reach,
-              "jump_interval": args.jump_interval}
+              "jump_interval": args.jump_interval, "offset_smoothness": args.offset_smoothness}
     try:
         return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.sinkhorn_solver,
                                 appearance_gradients=args.appearance_gradients, optimizer=args.optimizer,

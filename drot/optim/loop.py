@@ -52,9 +52,10 @@ from .schedule import GradientSchedule
 from .settings import OptimizeSettings
 from .starts import start_set
 from .steps import RgbxyStep, StandardStep
-from .targets import Goal, resolve_goal, start_values
+from .targets import Goal, object_errors, resolve_goal, start_values
 from .gradient_source import appearance_split, routed_backward
 from .vector_adam import make_optimizer
+from .smoothness import OffsetSmoothness
 from .view_frame import view_frame
 
 
@@ -123,14 +124,6 @@ def stacked_parameters(scene: Scene, starts: list[dict[str, torch.Tensor]], fixe
     return params, free
 
 
-def object_errors(scene: Scene, state, goal) -> dict[str, float] | None:
-    """Each object's final vertex error, for a scene of several objects with known target vertices."""
-    if goal.vertices is None or not scene.objects:
-        return None
-    return {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
-            for name, (a, b) in scene.object_ranges().items()}
-
-
 @dataclasses.dataclass
 class _Start:
     """What the loop keeps of one start besides its row of the stacked parameters."""
@@ -196,6 +189,7 @@ class _Run:
             for k in self.frame.names:
                 self.params[k] = self.frame.to_internal(k, self.params[k].detach()).requires_grad_(True)
         self.optimizer = self._optimizer(self.params, sched.lr)
+        self.smoothness = OffsetSmoothness(scene, settings.fixed, sched.offset_smoothness)  # falsy when off
         self.progress = None
         if not single and settings.recording.progress:
             from tqdm.auto import tqdm
@@ -276,6 +270,8 @@ class _Run:
             if self.appearance_names:  # appearance_gradients="standard": those parameters take L2's
                 standard = standard_step.losses(state, it) if standard is None else standard
                 self._appearance_losses = list(standard.unbind(0))
+        if self.smoothness:  # offset_smoothness: every start's prior in one batched call
+            out = [o + prior.to(o.dtype) for o, prior in zip(out, self.smoothness(self.values()))]
         regularizer = self.settings.regularizer
         if regularizer is not None:
             self._penalties = []

@@ -83,6 +83,9 @@ class ScheduleSettings:
             or ``"view"`` (:mod:`drot.optim.view_frame`: as the object's image position and log
             depth in view 0, so that sliding an object's image does not also push it away from
             the camera).
+        offset_smoothness: weight of the smoothness prior on per-vertex offsets
+            (:mod:`drot.optim.smoothness`: the mean squared uniform Laplacian of the offsets over the
+            squared bounding-box diagonal, added to every iteration's loss); 0 (the paper) = none.
     """
 
     strategy: str = "hybrid"
@@ -94,8 +97,12 @@ class ScheduleSettings:
     appearance_gradients: str = "rgbxy"
     optimizer: str = "adam"
     translation_frame: str = "world"
+    offset_smoothness: float = 0.0
 
     def __post_init__(self) -> None:
+        if (isinstance(self.offset_smoothness, bool) or not isinstance(self.offset_smoothness, (int, float))
+                or not math.isfinite(self.offset_smoothness) or self.offset_smoothness < 0):
+            raise ValueError(f"offset_smoothness must be a finite number >= 0, got {self.offset_smoothness!r}")
         if self.translation_frame not in ("world", "view"):
             raise ValueError(f"translation_frame must be 'world' or 'view', got {self.translation_frame!r}")
         if self.optimizer not in ("adam", "vector_adam"):
@@ -227,15 +234,6 @@ class RecordSettings:
         _positive_int("frame_view", self.frame_view, 0)
 
 
-#: The number of batched starts drot's benchmarks use by default (``drot-bench --starts``, Table 1's
-#: "drot" row), chosen from ``benchmarks/any_angle.py`` (benchmarks/README.md, "Any start"). ``drot.optimize``
-#: itself defaults to one start, the paper's single run, so a loop you own is not silently multiplied.
-RECOMMENDED_STARTS = 8
-#: The settings drot's default row of Table 1 adds to the paper's hybrid strategy (besides
-#: RECOMMENDED_STARTS batched starts), each measured on the paper's protocol (benchmarks/README.md,
-#: "Table 1 on the paper's protocol"): look-alike jumps every quarter of the run, standard derivatives
-#: for appearance parameters, and VectorAdam. ``drot.optimize`` defaults to the paper's method.
-RECOMMENDED_LEVERS = {"jump_interval": 0.25, "appearance_gradients": "standard", "optimizer": "vector_adam"}
 #: How a multi-start run places its starts (:attr:`StartSettings.start_set`).
 START_SETS = ("sobol", "random")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import metrics
 from ..render.backend import RasterBackend
 from ..render.renderer import render
 from ..scene.scene import Scene
@@ -179,6 +180,14 @@ def resolve_goal(scene: Scene, target, device: torch.device, backend: RasterBack
         state = scene.evaluate(params, device)
         frame = render(state, list(range(scene.num_views)), scene.resolution, backend)
     return Goal(frame.image, frame.mask, params, state.vertices)
+
+
+def object_errors(scene: Scene, state, goal: Goal) -> dict[str, float] | None:
+    """Each object's final vertex error, for a scene of several objects with known target vertices."""
+    if goal.vertices is None or not scene.objects:
+        return None
+    return {name: metrics.vertex_mae(state.vertices[a:b], goal.vertices[a:b])
+            for name, (a, b) in scene.object_ranges().items()}
 
 
 def start_values(scene: Scene, initial: dict[str, torch.Tensor] | None, seed: int) -> dict[str, torch.Tensor]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ...optim.settings import RECOMMENDED_STARTS
+from ...optim.recommended import RECOMMENDED_STARTS
 from .variants import VARIANTS, VARIANTS_BY_ID, Variant
 
 

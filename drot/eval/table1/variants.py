@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from ...optim.settings import RECOMMENDED_LEVERS
+from ...optim.recommended import RECOMMENDED_LEVERS
 
 #: Row groups, in the paper's order.
 GROUPS = {
@@ -57,7 +57,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("random", "d", "random", {"strategy": "random"}),
     Variant("hybrid", "d", "hybrid", {"strategy": "hybrid"}),
     Variant("basic", "d", "basic", dict(_BASIC)),
-    Variant("drot", "d", "drot: hybrid, {starts} batched starts, jumps, appearance L2, VectorAdam",
+    Variant("drot", "d", "drot: hybrid, {starts} batched starts, jumps, appearance L2, VectorAdam, smooth offsets",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS}, multistart=True),
     # drot's row with one lever left out each (the ablation of benchmarks/README.md); not in the default rows.
     # (group "f" runs only when named in --variants)
@@ -67,6 +67,8 @@ VARIANTS: tuple[Variant, ...] = (
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "appearance_gradients": "rgbxy"}, multistart=True),
     Variant("drot-adam", "f", "drot with Adam instead of VectorAdam",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "optimizer": "adam"}, multistart=True),
+    Variant("drot-nosmooth", "f", "drot without the smoothness prior on vertex offsets",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "offset_smoothness": 0.0}, multistart=True),
     Variant("drot-unbalanced", "f", "drot with unbalanced transport (reach 0.1)",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "sinkhorn_reach": 0.1}, multistart=True),
     Variant("drot-unbalanced-view", "f", "drot, unbalanced transport (reach 0.1), view-frame translations",
