@@ -1,0 +1,159 @@
+"""What drives JOINT's depth drift: the scale change the RGBXY matching asks of a small object that
+sits at the wrong depth, and where a lone object ends when only its translation is optimised.
+
+    PYTHONPATH=. python benchmarks/joint_depth.py            # about a minute on 2 cores
+    PYTHONPATH=. python benchmarks/joint_depth.py --no-runs  # the pull table only (seconds)
+
+The object is JOINT's left cat (``scenes/paper/joint.toml``), ~74 covered pixels at 128². It is
+moved by ``d`` scene units along its viewing ray (d > 0: farther, smaller on screen), rendered, and
+matched to its target render with :class:`drot.optim.rgbxy.RgbxyLoss`, exactly as an RGBXY step
+matches. The *pull* is the relative scale change the matched targets ask for,
+``Σ (T_i - x_i)·(x_i - c) / Σ |x_i - c|²`` over the covered pixels ``x_i`` (XY, c their centroid):
+negative asks to shrink (move away), positive to grow. A restoring matching asks to grow for d > 0
+and to shrink for d < 0. "debiased" subtracts the source's transport onto itself (the
+Sinkhorn-divergence gradient, GeomLoss's ``debias=True``): ``x + T(x→target) - T(x→x)``.
+
+Then (without ``--no-runs``) the cat alone, and the cat with the other four objects at their
+targets, from JOINT's start (4 units to the left), paper protocol (1000 iterations, 128²), one
+thread: the final translation error along the viewing ray.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+import tomllib
+import warnings
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import drot  # noqa: E402
+from drot.matching import image_points  # noqa: E402
+from drot.eval.scene_benchmark import optimize_defaults  # noqa: E402
+from drot.optim.rgbxy import RgbxyLoss  # noqa: E402
+from drot.optim.recommended import RECOMMENDED_LEVERS  # noqa: E402
+from drot.render.backend import get_backend  # noqa: E402
+from drot.render.renderer import render  # noqa: E402
+from drot.scene.loader import scene_from_config  # noqa: E402
+
+JOINT = ROOT / "scenes" / "paper" / "joint.toml"
+OBJECT = "left"
+PARAM = f"{OBJECT}/translation"
+OFFSETS = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
+#: (label, matching settings, debiased)
+MATCHINGS = (
+    ("paper (λ 0.5, background included)", {}, False),
+    ("λ 0.5, debiased", {}, True),
+    ("λ 0.5, background excluded", {"background": "exclude"}, False),
+    ("λ 0.1, background excluded", {"lam": 0.1, "background": "exclude"}, False),
+    ("λ 0.01, background excluded", {"lam": 0.01, "background": "exclude"}, False),
+    ("λ 0.01, background excluded, debiased", {"lam": 0.01, "background": "exclude"}, True),
+    ("λ 0.5, unbalanced (reach 0.1)", {"sinkhorn_reach": 0.1}, False),
+)
+#: (label, OptimizeSettings overrides) of the runs
+RUNS = (
+    ("drot default", {}),
+    ("unbalanced (reach 0.1)", {"sinkhorn_reach": 0.1}),
+    ("view-frame translations", {"translation_frame": "view"}),
+    ("view frame + reach 0.1", {"translation_frame": "view", "sinkhorn_reach": 0.1}),
+)
+
+
+def joint_config(keep: str) -> dict:
+    """JOINT's scene file with only the cat optimised (``keep="others"``: the other objects stay, at
+    their targets) or with the cat alone (``keep="alone"``)."""
+    cfg = tomllib.loads(JOINT.read_text())
+    objects = []
+    for obj in cfg["objects"]:
+        if obj["name"] == OBJECT:
+            objects.append(obj)
+        elif keep == "others":
+            fixed = copy.deepcopy(obj)
+            fixed.pop("parameters", None)
+            objects.append(fixed)
+    cfg["objects"] = objects
+    return cfg
+
+
+def ray_direction(scene) -> torch.Tensor:
+    cfg = tomllib.loads(JOINT.read_text())
+    eye = torch.tensor(cfg["views"]["cameras"][0]["eye"])
+    pos = torch.tensor(next(o["position"] for o in cfg["objects"] if o["name"] == OBJECT))
+    d = pos - eye
+    return d / d.norm()
+
+
+def pull_table() -> None:
+    scene = scene_from_config(joint_config("alone"), JOINT, resolution=128)
+    backend = get_backend("torch", torch.device("cpu"))
+    goal = scene.target_values()[PARAM]
+    ray = ray_direction(scene)
+
+    def frame(t):
+        return render(scene.evaluate({PARAM: t}, torch.device("cpu")), [0], scene.resolution, backend)
+
+    target = frame(goal).image
+    print("pull (relative scale change asked; < 0 shrink, > 0 grow) at depth offset d (> 0: farther):")
+    print(f"| matching | {' | '.join(f'd={d:+.1f}' for d in OFFSETS)} |")
+    print(f"|---|{'---:|' * len(OFFSETS)}")
+    for label, over, debiased in MATCHINGS:
+        loss = RgbxyLoss(target, settings=drot.OptimizeSettings().replace(**over).matching)
+        cells = []
+        for d in OFFSETS:
+            fr = frame(goal + d * ray)
+            loss.match(fr.rast, [0], image=fr.image)
+            n = int(fr.mask[0].sum())
+            matched = loss._current.matched.double()
+            points = image_points(fr.image[0], fr.mask[0], background=loss.settings.background,
+                                  pool=loss.settings.background_pool)[0]
+            x = points.points[:n].double()
+            if debiased:
+                matched = matched - loss.matcher.match_batch([(points, points)])[0].targets[:n].double() + x
+            xy = x[:, 3:5]
+            c = xy.mean(0)
+            pull = float(((matched[:, 3:5] - xy) * (xy - c)).sum() / (xy - c).square().sum())
+            cells.append(f"{pull:+.3f}")
+        print(f"| {label} | {' | '.join(cells)} |")
+
+
+def runs() -> None:
+    torch.set_num_threads(1)
+    protocol = {k: v for k, v in optimize_defaults(tomllib.loads(JOINT.read_text()), JOINT).items()
+                if k in ("iterations", "lr", "lr_decay")}
+    # drot's default row of Table 1: hybrid, 8 batched starts, the recommended levers.
+    base = dict(strategy="hybrid", starts=8, **RECOMMENDED_LEVERS, **protocol)
+    print("\nfinal translation error of the cat (scene units): along its viewing ray (> 0: too far), across it")
+    print("| run | cat alone: along | across | with the other objects: along | across | wall (alone, others) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, over in RUNS:
+        row, walls = [], []
+        for keep in ("alone", "others"):
+            scene = scene_from_config(joint_config(keep), JOINT, resolution=128)
+            ray = ray_direction(scene)
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = drot.optimize(scene, settings=drot.OptimizeSettings(seed=0, **{**base, **over}))
+            walls.append(time.perf_counter() - t0)
+            err = (result.parameters[PARAM].double() - scene.target_values()[PARAM].double()).reshape(3)
+            along = float(err @ ray.double())
+            row += [f"{along:+.2f}", f"{float((err - along * ray.double()).norm()):.2f}"]
+        print(f"| {label} | {' | '.join(row)} | {walls[0]:.0f} s, {walls[1]:.0f} s |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--no-runs", action="store_true", help="the pull table only")
+    args = p.parse_args()
+    pull_table()
+    if not args.no_runs:
+        runs()
+
+
+if __name__ == "__main__":
+    main()
