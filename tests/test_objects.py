@@ -159,6 +159,7 @@ def test_paper_scene_files_hold_the_papers_start_ranges_and_views():
     ginger = drot.load_scene("paper/ginger")
     assert float(ginger.mesh.vertices[:, 2].abs().max()) < 0.1  # flat (10 units tall)
     assert ginger.parameters[0].init_range is None              # one manual start
+    assert ginger.parameters[0].kind == "planar_offsets"        # its vertices move in its plane, as in the paper
 
 
 def test_paper_joint_is_five_objects_with_the_papers_starts():
