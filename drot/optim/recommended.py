@@ -14,8 +14,9 @@ RECOMMENDED_STARTS = 8
 #: The settings drot's default row of Table 1 adds to the paper's hybrid strategy (besides
 #: RECOMMENDED_STARTS batched starts), each measured on the paper's protocol (benchmarks/README.md,
 #: "Table 1 on the paper's protocol"): look-alike jumps every quarter of the run, standard derivatives
-#: for appearance parameters, VectorAdam, and the smoothness prior on per-vertex offsets (its weight
-#: chosen on three random warps of the flat gingerbread, not on GINGER's). ``drot.optimize`` defaults
-#: to the paper's method.
+#: for appearance parameters, VectorAdam, the smoothness prior on per-vertex offsets (its weight
+#: chosen on three random warps of the flat gingerbread, not on GINGER's) and unbalanced transport
+#: (reach 0.1, from a sweep on JOINT, then checked on every column). ``drot.optimize`` defaults to the
+#: paper's method.
 RECOMMENDED_LEVERS = {"jump_interval": 0.25, "appearance_gradients": "standard", "optimizer": "vector_adam",
-                      "offset_smoothness": 1000.0}
+                      "offset_smoothness": 1000.0, "sinkhorn_reach": 0.1}
