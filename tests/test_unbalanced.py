@@ -113,3 +113,15 @@ def test_reach_with_the_multiscale_solver_is_refused_and_auto_keeps_the_dense_ke
         SinkhornMatcher(solver="multiscale", reach=0.1)
     src, tgt = cloud(20, 12), cloud(20, 13)
     assert SinkhornMatcher(solver="auto", reach=0.1).match(src, tgt).info["solver"] == "fast"
+
+
+@pytest.mark.parametrize("lam", [0.0, 1.0])
+@pytest.mark.parametrize("solver", ["fast", "geomloss"])
+def test_unbalanced_targets_are_finite_when_lam_drops_a_term(lam, solver):
+    # λ = 0 (position only) or 1 (colour only) embeds some coordinates with a factor 0: the targets
+    # start from the raw source points, not from the embedded ones divided back.
+    g = torch.Generator().manual_seed(3)
+    source = PointSet(torch.rand(40, 5, generator=g), torch.ones(40))
+    target = PointSet(torch.rand(55, 5, generator=g), torch.ones(55))
+    m = SinkhornMatcher(lam=lam, reach=0.1, solver=solver).match(source, target)
+    assert bool(torch.isfinite(m.targets).all())

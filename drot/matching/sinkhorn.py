@@ -299,8 +299,7 @@ class SinkhornMatcher(Matcher):
         targets = P @ prob.y_raw
         if self.reach is not None:  # the pull of unbalanced transport (see sinkhorn_kernel.solve)
             w = mass.clamp(0.0, 1.0).unsqueeze(1).to(targets.dtype)
-            x_raw = (x + prob.centre) / prob.scale
-            targets = x_raw + w * (targets - x_raw)
+            targets = prob.x_raw + w * (targets - prob.x_raw)
         cost = float(2.0 * (plan.double() * C.double()).sum())  # Eq. 13 cost = 2 C
         col_err = float((plan.sum(0).double() - prob.b64).abs().sum())
         info = {"solver": "geomloss", "iterations": len(eps_list) + 2, "temperatures": len(eps_list),

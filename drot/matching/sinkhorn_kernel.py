@@ -63,6 +63,7 @@ class TransportProblem:
             (they receive nothing and never matter); ``keep`` lists the kept ones (or None).
         centre: [5] the embedded point subtracted from both clouds.
         scale: [5] the factors of :func:`embed`.
+        x_raw: [N, 5] raw RGBXY source points (unbalanced transport's targets start from them).
         y_raw: [M, 5] raw RGBXY target points (the projection is returned in raw coordinates).
         a: [N], b: [M] masses normalised to 1 (compute dtype); a64, b64: the same in float64.
         diameter: diagonal of the joint bounding box of the embedded clouds.
@@ -87,6 +88,7 @@ class TransportProblem:
         self.x = x - self.centre
         self.y = y - self.centre
         self.diameter = float((hi - lo).double().norm())
+        self.x_raw = source.points.to(dt)
         self.y_raw = target.points.to(dt)
         self.scale = embedding_scale(lam, self.x)
         self.a64 = source.normalized_weights(torch.float64)
@@ -350,8 +352,7 @@ def solve(problems: list[TransportProblem], blur: float, scaling: float, *, fina
             # cost pulls x_i toward T_i with weight w_i = Σ_j π_ij / a_i, the pull of the target
             # x_i + w_i (T_i - x_i) (w_i ≤ 1: never beyond the barycentre).
             w = mass[i, : p.n].clamp(0.0, 1.0).unsqueeze(1)
-            x_raw = (p.x.double() + p.centre.double()) / p.scale.double()
-            targets = x_raw + w * (targets - x_raw)
+            targets = p.x_raw.double() + w * (targets - p.x_raw.double())
             info["transported"] = float((p.a64 * mass[i, : p.n].clamp(0.0, 1.0)).sum())
         results.append((targets.to(p.dtype), cost, info))
     return results
