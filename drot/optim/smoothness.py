@@ -61,8 +61,10 @@ class OffsetSmoothness:
         self.weight = float(weight)
         meshes = {o.name: o.mesh for o in scene.objects}
         self.terms = []
+        if self.weight <= 0:  # off: no term, nothing built
+            return
         for p in scene.parameters:
-            if p.kind not in OFFSET_KINDS or p.name in fixed or self.weight <= 0:
+            if p.kind not in OFFSET_KINDS or p.name in fixed:
                 continue
             owner = p.name.split("/", 1)[0] if "/" in p.name else None
             mesh = meshes.get(owner, scene.mesh)
