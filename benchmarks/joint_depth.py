@@ -101,16 +101,16 @@ def pull_table() -> None:
     print("pull (relative scale change asked; < 0 shrink, > 0 grow) at depth offset d (> 0: farther):")
     print(f"| matching | {' | '.join(f'd={d:+.1f}' for d in OFFSETS)} |")
     print(f"|---|{'---:|' * len(OFFSETS)}")
+    frames = {d: frame(goal + d * ray) for d in OFFSETS}  # one render per offset, matched by every row
     for label, over, debiased in MATCHINGS:
         loss = RgbxyLoss(target, settings=drot.OptimizeSettings().replace(**over).matching)
         cells = []
-        for d in OFFSETS:
-            fr = frame(goal + d * ray)
-            loss.match(fr.rast, [0], image=fr.image)
+        for d, fr in frames.items():
             n = int(fr.mask[0].sum())
-            matched = loss._current.matched.double()
+            # The point sets an RGBXY step matches (RgbxyLoss.match): the render's covered pixels first.
             points = image_points(fr.image[0], fr.mask[0], background=loss.settings.background,
                                   pool=loss.settings.background_pool)[0]
+            matched = loss.matcher.match_batch([(points, loss.target_points(0))])[0].targets[:n].double()
             x = points.points[:n].double()
             if debiased:
                 matched = matched - loss.matcher.match_batch([(points, points)])[0].targets[:n].double() + x
