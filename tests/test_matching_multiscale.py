@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from drot.matching import PointSet, SinkhornMatcher, image_points
 from drot.matching.pyramid import pyramid
-from drot.matching.sinkhorn import AUTO_MULTISCALE_POINTS, solver_for
+from drot.matching.sinkhorn import AUTO_MULTISCALE_POINTS, AUTO_MULTISCALE_POINTS_COMPILED, solver_for
 from drot.matching.sinkhorn_kernel import TransportProblem, solve as dense_solve
 from drot.matching.sinkhorn_multiscale import solve as multiscale_solve
 
@@ -165,6 +165,9 @@ def test_solver_selection():
     big = AUTO_MULTISCALE_POINTS
     assert solver_for("auto", big, big) == "multiscale"
     assert solver_for("auto", big - 1, big) == "fast"
+    small = AUTO_MULTISCALE_POINTS_COMPILED
+    assert solver_for("auto", small, small, compiled=True) == "multiscale"
+    assert solver_for("auto", small, small) == "fast" and solver_for("auto", small - 1, big, compiled=True) == "fast"
     assert solver_for("fast", big, big) == "fast"
     assert solver_for("multiscale", 10, 10) == "multiscale"
     with pytest.raises(ValueError, match="multiscale"):
@@ -175,7 +178,8 @@ def test_solver_selection():
 
 def test_auto_picks_by_size_in_a_batch(monkeypatch):
     import drot.matching.sinkhorn as sinkhorn
-    monkeypatch.setattr(sinkhorn, "AUTO_MULTISCALE_POINTS", 64 * 64)  # the real threshold is 256²: too slow here
+    monkeypatch.setattr(sinkhorn, "AUTO_MULTISCALE_POINTS", 64 * 64)  # the real thresholds are larger
+    monkeypatch.setattr(sinkhorn, "AUTO_MULTISCALE_POINTS_COMPILED", 64 * 64)
     small = image_pair(16)
     large = image_pair(64)
     out = SinkhornMatcher().match_batch([small, large])

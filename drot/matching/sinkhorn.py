@@ -40,9 +40,11 @@ Solvers
 ``debias=False`` so that the potentials are those of a transport plan, ``potentials=True``),
 then a dense, max-stabilised softmax for the projection.
 
-``solver="multiscale"`` (``"auto"`` from 4096 points per side on) is ours too —
-:mod:`~drot.matching.sinkhorn_multiscale`, the same schedule coarse to fine on an XY pyramid of
-both clouds with sparse, truncated candidate pairs (O(N·k) per iteration instead of O(N·M)).
+``solver="multiscale"`` (``"auto"`` from 8192 points per side on with drot._C built, else from
+65536) is ours too — :mod:`~drot.matching.sinkhorn_multiscale`, the same schedule coarse to fine on
+a pyramid of both clouds with sparse, truncated candidate pairs (O(N·k) per iteration instead of
+O(N·M)), its loops compiled in drot._C on the CPU (:mod:`~drot.matching.sparse_pairs`). It also
+runs unbalanced transport (``reach``).
 
 ``solver="fast"`` (``"auto"`` below that) is ours — :mod:`~drot.matching.sinkhorn_kernel`, one kernel for a
 batch of independent problems (a single matching is a batch of one; the starts of a multi-start
@@ -115,6 +117,7 @@ from .base import Matcher, PointSet, check_lam, compute_dtype, embed, nearest_ne
 from .registry import register_matcher
 from . import sinkhorn_multiscale
 from .sinkhorn_kernel import TransportProblem, epsilon_schedule, max_diameter, solve
+from .sparse_pairs import compiled_available
 
 __all__ = ["SinkhornMatcher", "epsilon_schedule", "max_diameter"]
 
@@ -123,19 +126,29 @@ __all__ = ["SinkhornMatcher", "epsilon_schedule", "max_diameter"]
 SOLVERS = ("auto", "fast", "multiscale", "geomloss")
 
 #: ``auto`` picks the multiscale solver when both sides have at least this many points (all pixels
-#: of a 256² image). It is faster from 64² all-pixel images on (``benchmarks/matching_speed.py
-#: --multiscale``: 1.5x at 64², 4x at 128², loaded 2-core CPU), but at the paper's blur neither
-#: solver has converged after its iterations and they end on different plans (transport cost
-#: 1.13-1.17x, some targets 10-20 px apart), so below 256², where the dense kernel is affordable,
-#: ``auto`` keeps the dense kernel's results; beyond it the dense kernel is out of reach on a CPU.
+#: of a 256² image) and its loops run in PyTorch (CUDA, or drot._C not built). There it is faster
+#: from 64² all-pixel images on (1.5x at 64², 4x at 128², loaded 2-core CPU), but at the paper's blur
+#: neither solver has converged after its iterations and they end on different plans (transport
+#: cost 1.13-1.17x, some targets 10-20 px apart), so where the dense kernel is affordable ``auto``
+#: keeps the dense kernel's results.
 AUTO_MULTISCALE_POINTS = 65536
+#: The same threshold when the multiscale loops run compiled (drot._C, CPU): 8192 points per side
+#: (a 91² all-pixel image, a 256² render of a large object). Measured on the 2-core CPU, one run
+#: each (``benchmarks/matching_speed.py --crossover``): multiscale / dense time 0.11 at 96²
+#: all-pixel, 0.08 on a 256² foreground (7747 vs 11304 points), 0.76 on 4096 uniform random points;
+#: it is faster from ~1000 points per side on images, but below 8192 the dense kernel takes under a
+#: second and drot's measured benchmarks (Table 1: every scene but BOX has fewer points) keep its
+#: results.
+AUTO_MULTISCALE_POINTS_COMPILED = 8192
 
 
-def solver_for(solver: str, n: int, m: int) -> str:
-    """The solver that runs a problem of ``n`` vs ``m`` points for the setting ``solver``."""
+def solver_for(solver: str, n: int, m: int, compiled: bool = False) -> str:
+    """The solver that runs a problem of ``n`` vs ``m`` points for the setting ``solver``;
+    ``compiled``: whether the multiscale solver's loops would run in drot._C (CPU tensors, built)."""
     if solver != "auto":
         return solver
-    return "multiscale" if min(n, m) >= AUTO_MULTISCALE_POINTS else "fast"
+    least = AUTO_MULTISCALE_POINTS_COMPILED if compiled else AUTO_MULTISCALE_POINTS
+    return "multiscale" if min(n, m) >= least else "fast"
 
 
 @register_matcher("sinkhorn")
@@ -190,9 +203,6 @@ class SinkhornMatcher(Matcher):
         if reach is not None and (isinstance(reach, bool) or not isinstance(reach, (int, float))
                                   or not math.isfinite(reach) or reach <= 0):
             raise ValueError(f"Sinkhorn reach must be None (balanced transport) or a finite length > 0, got {reach!r}")
-        if reach is not None and solver == "multiscale":
-            raise ValueError("Sinkhorn reach (unbalanced transport) is not implemented by the multiscale solver: "
-                             "use solver='fast', 'auto' or 'geomloss'")
         self.reach = None if reach is None else float(reach)
         self.blur = float(blur)
         self.scaling = float(scaling)
@@ -258,14 +268,13 @@ class SinkhornMatcher(Matcher):
         return self._solve(self._solver_for(prob), [prob], want_plan=True)[0]
 
     def _solver_for(self, prob: TransportProblem) -> str:
-        # Unbalanced transport exists in the dense kernel only: "auto" keeps to it.
-        return "fast" if self.reach is not None else solver_for(self.solver, prob.n, prob.m)
+        return solver_for(self.solver, prob.n, prob.m, prob.device.type == "cpu" and compiled_available())
 
     def _solve(self, solver: str, problems: list[TransportProblem], want_plan: bool = False) -> list:
         """One batch of problems with our dense (``fast``) or ``multiscale`` solver."""
         if solver == "multiscale":
             return sinkhorn_multiscale.solve(problems, self.blur, self.scaling, final_iters=self.final_iters,
-                                             want_plan=want_plan)
+                                             want_plan=want_plan, reach=self.reach)
         return solve(problems, self.blur, self.scaling, final_iters=self.final_iters, block_bytes=self.block_bytes,
                      want_plan=want_plan, reach=self.reach)
 

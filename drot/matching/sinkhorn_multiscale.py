@@ -47,6 +47,7 @@ from torch import Tensor
 
 from .pyramid import PyramidLevel, pyramid
 from .sinkhorn_kernel import TransportProblem, _steps, epsilon_schedule
+from .sparse_pairs import _NEG, CompiledPairs, SparsePairs, _relative, _segment_lse, compiled_available, log_mass
 
 __all__ = ["solve", "check_pair_memory", "TRUNCATION", "RHO", "FINAL_RHO", "EXPAND_POWER"]
 
@@ -64,14 +65,14 @@ RHO = 1.0
 #: The last temperature runs on pooled targets (sources projected from the points) when a level's
 #: cells are at most ``FINAL_RHO · blur``; 0 = always on the points.
 FINAL_RHO = 1.0
-_NEG = -1e30
-_EXP_FLOOR = math.log(torch.finfo(torch.float32).tiny) + 0.5  # exp() below it takes a slow denormal path
-_CHUNK = 1 << 22  # pairs per chunk when forming costs (bounds the [chunk, 5] temporaries)
 
 
 #: Bytes per candidate slot of a refinement (costs, both indices, mask and the product's temporaries;
 #: measured peak RSS / peak slots: 128² 0.77 GiB, 256² 1.9 GiB, 512² 3.7 GiB).
 BYTES_PER_SLOT = 48
+#: The same for the compiled refinement: an int32 column and a cost per candidate, then the kept
+#: pairs' int64 columns and costs (float64: 12 + 16 B).
+COMPILED_BYTES_PER_SLOT = 28
 
 
 def _free_bytes(device: torch.device) -> int | None:
@@ -83,98 +84,14 @@ def _free_bytes(device: torch.device) -> int | None:
         return None
 
 
-def check_pair_memory(slots: int, device: torch.device) -> None:
+def check_pair_memory(slots: int, device: torch.device, bytes_per_slot: int = BYTES_PER_SLOT) -> None:
     """The memory guard of the sparse solver, O(N·k): raise :class:`MemoryError` before a refinement
     whose ``slots`` candidate pairs would not fit in the free memory."""
-    need, free = slots * BYTES_PER_SLOT, _free_bytes(device)
+    need, free = slots * bytes_per_slot, _free_bytes(device)
     if free is not None and need > free:
         raise MemoryError(f"multiscale Sinkhorn: refining {slots} candidate pairs needs about {need / 2 ** 30:.3g} GiB "
                           f"but only {free / 2 ** 30:.3g} GiB of {device.type} memory is free; use fewer points "
                           f"(max_points, background pooling) or a larger blur")
-
-
-class _Pairs:
-    """A sparse transport problem: points of one level and the candidate pairs ``(I, J)``.
-
-    ``x`` [n, 5] and ``y`` [m, 5] embedded, centred (compute dtype); ``loga`` [n], ``logb`` [m]
-    float64 (``-1e30`` for massless points); ``I``, ``J`` [P] int64; ``C`` [P] ``½|x_I - y_J|²``."""
-
-    def __init__(self, x: Tensor, y: Tensor, loga: Tensor, logb: Tensor, I: Tensor, J: Tensor,
-                 C: Tensor | None = None) -> None:
-        self.x, self.y, self.loga, self.logb, self.I, self.J = x, y, loga, logb, I, J
-        self.n, self.m, self.dtype = x.shape[0], y.shape[0], x.dtype
-        self.rows_mass, self.cols = loga > 0.5 * _NEG, logb > 0.5 * _NEG
-        self.C = _costs(x, y, I, J) if C is None else C
-        self.log_low = 0.5 * math.log(torch.finfo(self.dtype).tiny)
-
-    def _z(self, f: Tensor, g: Tensor, eps: float) -> Tensor:
-        """``log π_IJ = log a_I + log b_J + (f_I + g_J - C_IJ) / ε`` [P] (compute dtype)."""
-        u = (self.loga + f / eps).to(self.dtype)
-        v = (self.logb + g / eps).to(self.dtype)
-        z = u.index_select(0, self.I)
-        z += v.index_select(0, self.J)
-        return z.add_(self.C, alpha=-1.0 / eps)
-
-    def log_sums(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor, bool]:
-        """``log(Σ_j π_ij / a_i)`` [n], ``log(Σ_i π_ij / b_j)`` [m] (float64) and whether the
-        potential-stabilised sums were safe (else they are redone max-stabilised)."""
-        p = self._z(f, g, eps).exp_()
-        r = torch.zeros(self.n, dtype=self.dtype, device=p.device).index_add_(0, self.I, p)
-        c = torch.zeros(self.m, dtype=self.dtype, device=p.device).index_add_(0, self.J, p)
-        lr, lc = r.double().log_(), c.double().log_()
-        bad = ((~torch.isfinite(lr) | (lr <= self.log_low)) & self.rows_mass).any() \
-            | ((~torch.isfinite(lc) | (lc <= self.log_low)) & self.cols).any()
-        if not bool(bad):
-            return lr - self.loga, lc - self.logb, True
-        z = self._z(f, g, eps)
-        return _segment_lse(z, self.I, self.n) - self.loga, _segment_lse(z, self.J, self.m) - self.logb, False
-
-    def scores(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-        """Row-relative ``log b_J + (g_J - C)/ε`` and column-relative ``log a_I + (f_I - C)/ε`` [P]
-        (each misses a term constant along its row / column)."""
-        c = self.C * (-1.0 / eps)
-        row = (self.logb + g / eps).to(self.dtype).index_select(0, self.J).add_(c)
-        col = (self.loga + f / eps).to(self.dtype).index_select(0, self.I).add_(c)
-        return row, col
-
-    def support(self, f: Tensor, g: Tensor, eps: float, truncation: float) -> Tensor:
-        """The pairs to keep [P] bool: plan entries at least ``truncation`` times their row's or
-        their column's largest."""
-        row, col = self.scores(f, g, eps)
-        return _relative(row, self.I, self.n, truncation)[1] | _relative(col, self.J, self.m, truncation)[1]
-
-    def subset(self, keep: Tensor) -> "_Pairs":
-        """The same level restricted to the pairs ``keep`` [P] bool (costs reused)."""
-        return _Pairs(self.x, self.y, self.loga, self.logb, self.I[keep], self.J[keep], self.C[keep])
-
-
-def _costs(x: Tensor, y: Tensor, I: Tensor, J: Tensor) -> Tensor:
-    """``½|x_I - y_J|²`` [P], in chunks (the differences are formed exactly, not expanded)."""
-    out = torch.empty(I.shape[0], dtype=x.dtype, device=x.device)
-    for s in range(0, I.shape[0], _CHUNK):
-        d = x.index_select(0, I[s:s + _CHUNK]) - y.index_select(0, J[s:s + _CHUNK])
-        out[s:s + _CHUNK] = 0.5 * (d * d).sum(1)
-    return out
-
-
-def _segment_max(z: Tensor, index: Tensor, n: int) -> Tensor:
-    return torch.full((n,), -math.inf, dtype=z.dtype, device=z.device).scatter_reduce_(
-        0, index, z, "amax", include_self=True)
-
-
-def _segment_lse(z: Tensor, index: Tensor, n: int) -> Tensor:
-    """Max-stabilised ``log Σ exp(z)`` per segment [n] float64 (-inf for empty segments)."""
-    mx = _segment_max(z, index, n)
-    mx = torch.where(torch.isfinite(mx), mx, torch.zeros_like(mx))
-    s = torch.zeros(n, dtype=z.dtype, device=z.device).index_add_(
-        0, index, (z - mx[index]).clamp_(min=_EXP_FLOOR).exp_())
-    return s.double().log_() + mx.double()
-
-
-def _relative(score: Tensor, index: Tensor, n: int, truncation: float) -> tuple[Tensor, Tensor]:
-    """Weights ``exp(score - segment max)`` [P] and whether each is >= ``truncation``."""
-    w = (score - _segment_max(score, index, n).index_select(0, index)).clamp_(min=_EXP_FLOOR).exp_()
-    return w, w >= truncation
 
 
 class _Children:
@@ -267,20 +184,14 @@ def _source_children(I: Tensor, J: Tensor, rows: _Children, y: Tensor) -> tuple[
     return ii[valid], jj[valid], c[valid]
 
 
-def _extrapolate(pairs: _Pairs, keep: Tensor, f: Tensor, g: Tensor, eps: float, rows: _Children,
-                 cols: _Children, len_rows: int, len_cols: int) -> tuple[Tensor, Tensor]:
+def _extrapolate(pairs: SparsePairs, f: Tensor, g: Tensor, eps: float, rows: _Children, cols: _Children,
+                 len_rows: int, len_cols: int) -> tuple[Tensor, Tensor]:
     """GeomLoss's jump: ``f(x_i) = -ε log Σ_J b_J exp((g_J - C(x_i, y_J))/ε)`` over the coarse
-    targets ``J`` of the parent's kept pairs (and the same for ``g``): [n_fine], [m_fine] float64."""
-    I, J = pairs.I[keep], pairs.J[keep]
+    targets ``J`` of the parent's pairs (and the same for ``g``): [n_fine], [m_fine] float64."""
     v = (pairs.logb + g / eps).to(pairs.dtype)
     u = (pairs.loga + f / eps).to(pairs.dtype)
-    n_fine, m_fine = len_rows, len_cols
-    return (_softmin_children(I, J, rows, pairs.y, v, eps, n_fine),
-            _softmin_children(J, I, cols, pairs.x, u, eps, m_fine))
-
-
-def _log_mass(mass: Tensor) -> Tensor:
-    return torch.where(mass > 0, mass.clamp_min(1e-300).log(), torch.full_like(mass, _NEG))
+    return (_softmin_children(pairs.I, pairs.J, rows, pairs.y, v, eps, len_rows),
+            _softmin_children(pairs.J, pairs.I, cols, pairs.x, u, eps, len_cols))
 
 
 def _cells(p: TransportProblem) -> list[float]:
@@ -301,8 +212,36 @@ def _level(cells: list[float], eps: float, rho: float) -> int:
     return best
 
 
+def _torch_jump(coarse: SparsePairs, src: list[PyramidLevel], tgt: list[PyramidLevel], fine: int, f: Tensor,
+                g: Tensor, coarse_eps: float, eps: float, truncation: float):
+    """From the kept pairs ``coarse`` of level ``fine + 1`` to level ``fine``: the extrapolated
+    potentials, every child pair truncated at ``truncation`` under them, and the candidate count."""
+    rows, cols = _Children(src[fine + 1], src[fine].points), _Children(tgt[fine + 1], tgt[fine].points)
+    f, g = _extrapolate(coarse, f, g, coarse_eps, rows, cols, len(src[fine]), len(tgt[fine]))
+    I, J, C = _child_pairs(coarse.I, coarse.J, rows, cols)
+    cand = SparsePairs(src[fine].points, tgt[fine].points, log_mass(src[fine].mass), log_mass(tgt[fine].mass),
+                       I, J, C)
+    return cand.subset(cand.support(f, g, eps, truncation)), f, g, I.shape[0]
+
+
+def _compiled_jump(coarse: CompiledPairs, src: list[PyramidLevel], tgt: list[PyramidLevel], fine: int, f: Tensor,
+                   g: Tensor, coarse_eps: float, eps: float, truncation: float):
+    """:func:`_torch_jump` in ``drot._C``'s loops (children enumerated per fine row, never stored
+    untruncated as index tensors)."""
+    s_c, t_c, s_f, t_f = src[fine + 1], tgt[fine + 1], src[fine], tgt[fine]
+    rows_n = (s_c.child_start[1:] - s_c.child_start[:-1]).index_select(0, coarse.I)
+    cols_n = (t_c.child_start[1:] - t_c.child_start[:-1]).index_select(0, coarse.J)
+    slots = int((rows_n * cols_n).sum())
+    check_pair_memory(slots, s_f.points.device, COMPILED_BYTES_PER_SLOT)
+    f, g = (coarse.softmin_children(s_f.points, s_f.parent, f, g, coarse_eps),
+            coarse.softmin_children(t_f.points, t_f.parent, f, g, coarse_eps, by_column=True))
+    fine_pairs = coarse.refine(s_f.points, t_f.points, log_mass(s_f.mass), log_mass(t_f.mass), s_f.parent,
+                               t_c.child_start, t_c.child_order, f, g, eps, truncation)
+    return fine_pairs, f, g, slots
+
+
 def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: int, want_plan: bool,
-               truncation: float, rho: float, final_rho: float):
+               truncation: float, rho: float, final_rho: float, compiled: bool, reach: float | None):
     dt = p.dtype
     eps_list = epsilon_schedule(p.diameter, blur, scaling)
     steps = [(kinds[0], eps[0]) for kinds, eps in _steps([eps_list], final_iters)]
@@ -318,15 +257,18 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
     tgt = pyramid(p.y, p.b64, [cells[k - 1] for k in used], extra=p.y_raw)
     emb = [(lv_s.points, lv_t.points) for lv_s, lv_t in zip(src, tgt)]
 
-    def level_pairs(pos: int, I: Tensor, J: Tensor, C: Tensor | None = None) -> _Pairs:
-        return _Pairs(emb[pos][0], emb[pos][1], _log_mass(src[pos].mass), _log_mass(tgt[pos].mass), I, J, C)
+    def level_pairs(pos: int, I: Tensor, J: Tensor, C: Tensor | None = None) -> SparsePairs:
+        return SparsePairs(emb[pos][0], emb[pos][1], log_mass(src[pos].mass), log_mass(tgt[pos].mass), I, J, C)
 
     pos = position[levels[0]]
     n0, m0 = len(src[pos]), len(tgt[pos])
     dev = p.device
-    I = torch.arange(n0, device=dev).repeat_interleave(m0)
     J = torch.arange(m0, device=dev).repeat(n0)
-    pairs = level_pairs(pos, I, J)
+    if compiled:  # every pair of the coarsest level, by row
+        ptr = torch.arange(n0 + 1, device=dev) * m0
+        pairs = CompiledPairs(emb[pos][0], emb[pos][1], log_mass(src[pos].mass), log_mass(tgt[pos].mass), ptr, J)
+    else:
+        pairs = level_pairs(pos, torch.arange(n0, device=dev).repeat_interleave(m0), J)
     f = torch.zeros(pairs.n, dtype=torch.float64, device=dev)
     g = torch.zeros(pairs.m, dtype=torch.float64, device=dev)
     fallbacks, prev_eps, peak_pairs = 0, steps[0][1], pairs.I.shape[0]
@@ -336,25 +278,61 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
             # coarse plan still covers it, with room for the potentials to move.
             keep = pairs.support(f, g, prev_eps, truncation ** EXPAND_POWER)
             fine = position[k]
-            rows, cols = _Children(src[pos], emb[fine][0]), _Children(tgt[pos], emb[fine][1])
-            f, g = _extrapolate(pairs, keep, f, g, prev_eps, rows, cols, len(src[fine]), len(tgt[fine]))
-            I, J, C = _child_pairs(pairs.I[keep], pairs.J[keep], rows, cols)
-            cand = level_pairs(fine, I, J, C)
-            peak_pairs = max(peak_pairs, I.shape[0])
-            pairs, pos = cand.subset(cand.support(f, g, eps, truncation)), fine
-            del cand
+            jump = _compiled_jump if compiled else _torch_jump
+            pairs, f, g, slots = jump(pairs.subset(keep), src, tgt, fine, f, g, prev_eps, eps, truncation)
+            damp = _damping(prev_eps, reach)  # GeomLoss damps the extrapolation too
+            f, g, peak_pairs, pos = damp * f, damp * g, max(peak_pairs, slots), fine
         lr, lc, ok = pairs.log_sums(f, g, eps)
         fallbacks += 0 if ok else 1
-        rate = 1.0 if kind != 1 else 0.5
+        rate, damp = (1.0 if kind != 1 else 0.5), _damping(eps, reach)
         if kind == 0:
-            f_new, g_new = -eps * lr, -eps * lc
-        else:
-            f_new, g_new = f - rate * eps * lr, g - rate * eps * lc
+            f_new, g_new = -damp * eps * lr, -damp * eps * lc
+        else:  # T(g) = f - ε·lr, T(f) = g - ε·lc; a step moves toward the (damped) update
+            f_new = (1 - rate) * f + rate * damp * (f - eps * lr)
+            g_new = (1 - rate) * g + rate * damp * (g - eps * lc)
         f = torch.where(pairs.rows_mass, f_new, f)
         g = torch.where(pairs.cols, g_new, g)
         prev_eps = eps
     eps = prev_eps
-    # Projection of every source point: softmax over its pairs of log b_J + (g_J - C_iJ)/ε.
+    t = tgt[pos]
+    y_raw = p.y_raw if pos == 0 else t.extra
+    parent = src[0].parent if pos > 0 else None
+    if want_plan:
+        return _project_torch(p, pairs, pos, src, f, g, eps, truncation, y_raw, t.spread, want_plan=True)
+    if compiled:
+        if pos > 0:  # the points project through their cell's pairs
+            pairs = pairs.subset(pairs.support(f, g, eps, truncation ** EXPAND_POWER))
+        rows = parent if parent is not None else torch.arange(p.n, device=dev)
+        num, sq, col, lse = pairs.project(p.x, rows, p.a64, g, eps, y_raw, t.spread)
+        final_pairs = int((pairs.ptr[1:] - pairs.ptr[:-1]).index_select(0, rows).sum())
+    else:
+        num, sq, col, lse, final_pairs = _project_torch(p, pairs, pos, src, f, g, eps, truncation, y_raw, t.spread)
+    info = {"solver": "multiscale", "iterations": len(steps), "temperatures": len(eps_list),
+            "diameter": p.diameter, "marginal_error": float((col - t.mass).abs().sum()),
+            "stabilised_fallbacks": fallbacks, "cells": [cells[k - 1] if k else 0.0 for k in levels],
+            "pairs": final_pairs, "peak_pairs": peak_pairs}
+    if reach is not None:
+        # The pull of unbalanced transport (see sinkhorn_kernel.solve): x + min(w, 1) (T - x) with the
+        # row mass w_i = exp(f_i/ε + lse_i); a point below pooled targets has no potential of its own
+        # and takes the damped softmin, GeomLoss's extrapolation: f_i/ε = -damp · lse_i.
+        log_w = (f / eps + lse) if parent is None else (1.0 - _damping(eps, reach)) * lse
+        w = log_w.clamp(max=0.0).exp()
+        num = p.x_raw.double() + w[:, None] * (num - p.x_raw.double())
+        info["transported"] = float((p.a64 * w).sum())
+    return num.to(p.dtype), float((p.a64 * sq).sum()), info
+
+
+def _damping(eps: float, reach: float | None) -> float:
+    """GeomLoss's ``dampening`` of every update: 1 (balanced) or ``1 / (1 + ε / reach²)``."""
+    return 1.0 if reach is None else 1.0 / (1.0 + eps / reach ** 2)
+
+
+def _project_torch(p: TransportProblem, pairs: SparsePairs, pos: int, src: list[PyramidLevel], f: Tensor, g: Tensor,
+                   eps: float, truncation: float, y_raw: Tensor, spread: Tensor, want_plan: bool = False):
+    """The projection of every source point: softmax over its pairs of ``log b_J + (g_J - C_iJ)/ε``.
+    Returns the plan (``want_plan``) or ``(targets [n, 5], Σ_j P_ij (|x_i - y_j|² + spread_j) [n],
+    columns [m], lse [n], pairs)`` (float64 tensors), as :meth:`CompiledPairs.project`."""
+    dt, dev = p.dtype, p.device
     if pos == 0:
         row, _ = pairs.scores(torch.zeros(pairs.n, dtype=torch.float64, device=dev), g, eps)
         I, J, C = pairs.I, pairs.J, pairs.C
@@ -362,44 +340,48 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
         keep = pairs.support(f, g, eps, truncation ** EXPAND_POWER)
         I, J, C = _source_children(pairs.I[keep], pairs.J[keep], _Children(src[pos], p.x), pairs.y)
         row = (pairs.logb + g / eps).to(dt).index_select(0, J).add_(C, alpha=-1.0 / eps)
-    w, _ = _relative(row, I, p.n, 0.0)
-    den = torch.zeros(p.n, dtype=dt, device=dev).index_add_(0, I, w).double()
-    share = (p.a64 / den).to(dt).index_select(0, I) * w  # the plan's entries a_i P_ij
+    lse = _segment_lse(row, I, p.n)
+    w = (row - lse.to(dt).index_select(0, I)).exp_()  # P_ij, rows summing to 1
+    share = p.a64.to(dt).index_select(0, I) * w  # the plan's entries a_i P_ij
     if want_plan:
         plan = torch.zeros(p.n, p.m, dtype=dt, device=dev)
         plan[I, J] = share
         return p.expand_columns(plan)
-    t = tgt[pos]
-    y_raw = p.y_raw if pos == 0 else t.extra
     # Σ_j P_ij |x_i - y_j|² over a cell's members = |x_i - ȳ|² + the cell's spread.
     num = torch.zeros(p.n, 6, dtype=dt, device=dev).index_add_(
-        0, I, w[:, None] * torch.cat([y_raw.index_select(0, J),
-                                      (2.0 * C + t.spread.to(dt).index_select(0, J))[:, None]], 1))
-    num = num.double() / den[:, None]
-    cost = float((p.a64 * num[:, 5]).sum())
-    col = torch.zeros(len(t), dtype=dt, device=dev).index_add_(0, J, share)
-    col_err = float((col.double() - t.mass).abs().sum())
-    final_pairs = I.shape[0]
-    info: dict[str, Any] = {"solver": "multiscale", "iterations": len(steps), "temperatures": len(eps_list),
-                            "diameter": p.diameter, "marginal_error": col_err, "stabilised_fallbacks": fallbacks,
-                            "cells": [cells[k - 1] if k else 0.0 for k in levels], "pairs": int(final_pairs),
-                            "peak_pairs": peak_pairs}
-    return num[:, :5].to(p.dtype), cost, info
+        0, I, w[:, None] * torch.cat([y_raw.index_select(0, J), (2.0 * C + spread.to(dt).index_select(0, J))[:, None]], 1))
+    col = torch.zeros(spread.shape[0], dtype=dt, device=dev).index_add_(0, J, share)
+    num = num.double()
+    return num[:, :5], num[:, 5], col.double(), lse, int(I.shape[0])
 
 
 def solve(problems: list[TransportProblem], blur: float, scaling: float, *, final_iters: int = 0,
           want_plan: bool = False, truncation: float = TRUNCATION, rho: float = RHO,
-          final_rho: float = FINAL_RHO) -> list:
+          final_rho: float = FINAL_RHO, kernel: str = "auto", reach: float | None = None) -> list:
     """Solve every problem with the multiscale sparse Sinkhorn, one after another.
+
+    ``reach``: ``None`` (balanced) or unbalanced transport as :func:`drot.matching.sinkhorn_kernel.solve`
+    has it (every update and extrapolation damped by ``1 / (1 + ε / reach²)``, targets pulled by the
+    row's transported mass). ``kernel``: ``"compiled"`` runs the pair loops in ``drot._C`` (CPU;
+    :class:`~drot.matching.sparse_pairs.CompiledPairs`), ``"torch"`` in PyTorch (CPU and CUDA; the
+    reference), ``"auto"`` the compiled loops where they are built and the problem is on the CPU.
 
     Returns what :func:`drot.matching.sinkhorn_kernel.solve` returns — per problem ``(targets [N, 5]
     raw RGBXY, cost, info)`` or, with ``want_plan``, the row-normalised plan ``[N, M]`` (dense, for
-    tests) — with ``info["solver"] = "multiscale"`` and, in addition, ``grids`` (the pooled grid of
-    each step, 0 = the points), ``pairs`` (pairs of the projection) and ``peak_pairs``."""
+    tests) — with ``info["solver"] = "multiscale"`` and, in addition, ``cells`` (the pooled cell of
+    each step, 0 = the points), ``pairs`` (pairs of the projection), ``peak_pairs`` and ``kernel``."""
+    if kernel not in ("auto", "compiled", "torch"):
+        raise ValueError(f"multiscale Sinkhorn: kernel must be 'auto', 'compiled' or 'torch', got {kernel!r}")
     out = []
     for p in problems:
-        res = _solve_one(p, blur, scaling, final_iters, want_plan, truncation, rho, final_rho)
+        cpu = p.device.type == "cpu"
+        if kernel == "compiled" and not (cpu and compiled_available()):
+            raise RuntimeError("multiscale Sinkhorn: kernel='compiled' needs CPU tensors and drot._C built with "
+                               "the sparse loops (python3 -m drot.build_extension)")
+        compiled = kernel == "compiled" or (kernel == "auto" and cpu and compiled_available())
+        res = _solve_one(p, blur, scaling, final_iters, want_plan, truncation, rho, final_rho, compiled, reach)
         if not want_plan:
             res[2]["batch"] = len(problems)
+            res[2]["kernel"] = "compiled" if compiled else "torch"
         out.append(res)
     return out
