@@ -4,6 +4,7 @@
     python benchmarks/applications.py --app smpl --seeds 5 --iterations 1000
     python benchmarks/applications.py --app smpl --methods hybrid,hybrid-one-adam,standard
     python benchmarks/applications.py --app furniture --resolution 256 --iterations 1000   # the paper's protocol
+    python benchmarks/applications.py --app furniture --resolution 256 --max-points 0     # every covered pixel
 
 Every method runs on the same problem per seed (furniture: the seed draws the start layout;
 SMPL and blendshapes: the seed draws the target, the start is the rest pose / neutral face) with
@@ -15,6 +16,7 @@ also writes every row. ``--first-seed`` lets a long protocol run in chunks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -38,9 +40,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="image side (default: 128 for furniture and smpl, 256 for blendshapes; paper: 256/128/256)")
     parser.add_argument("--methods", default="hybrid,standard", help=f"comma-separated, from {', '.join(METHODS)}")
     parser.add_argument("--json", type=Path, default=None, help="also write every row to this JSON file")
+    parser.add_argument("--max-points", type=int, default=None,
+                        help="cap on Sinkhorn points per side instead of the app's (0: no cap)")
     args = parser.parse_args(argv)
 
     app = APPS[args.app]()
+    if args.max_points is not None:
+        settings = {k: v for k, v in app.settings.items() if k != "max_points"}
+        app = dataclasses.replace(app, settings={**settings, **({"max_points": args.max_points} if args.max_points else {})})
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad:

@@ -269,7 +269,7 @@ def figures(step: str, out: Path) -> str:
     if step == "device_speed":
         s = speed_rows(out)
         parts = [f"{m.split()[0]} {r}: {v:.1f} it/s" for (m, r), v in s["it_s"].items()]
-        parts += [f"matching {r} {p}: {v:.1f} ms" for (p, r), v in s["match"].items() if p == "all pixels"]
+        parts += [f"matching {r} {p}: {v:.1f} ms" for (p, r), v in s["match"].items() if p.startswith("all pixels")]
         parts += [f"op {r}: {row.get('op_ms', math.nan):.2f} ms vs ref {row['reference_ms']:.2f} ms"
                   for r, row in s["op"].items()]
         return "; ".join(parts) or _figures_line(out / "device_speed.log")

@@ -6,6 +6,8 @@ Usage::
     python benchmarks/matching_speed.py --explore       # + schedule / subsampling variants
     python benchmarks/matching_speed.py --geomloss-128  # + GeomLoss at 128² full images (~1 min, 5 GB)
     python benchmarks/matching_speed.py --multiscale --sizes 64 128 256   # dense vs multiscale only
+    python benchmarks/matching_speed.py --crossover     # where the multiscale solver overtakes the dense one
+    python benchmarks/matching_speed.py --truncation --sizes 64 128      # its truncation settings
 
 Cases (paper settings λ = 0.5, blur = 0.01, scaling = 0.5 unless stated):
 
@@ -126,32 +128,41 @@ def one_case(res: int, solver: str) -> None:
     pairs per point, cost and the process's peak resident memory (so run one case per process)."""
     src, tgt = image_pair(res, "include")
     t0 = time.perf_counter()
-    r = SinkhornMatcher(solver=solver).match(src, tgt)
+    if solver == "multiscale-torch":  # the multiscale solver with its loops in PyTorch (no drot._C)
+        from drot.matching import sinkhorn_multiscale
+        from drot.matching.sinkhorn_kernel import TransportProblem
+        (_, cost, info), = sinkhorn_multiscale.solve([TransportProblem(src, tgt, 0.5)], 0.01, 0.5, kernel="torch")
+    else:
+        r = SinkhornMatcher(solver=solver).match(src, tgt)
+        cost, info = r.cost, r.info
     sec = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB -> GiB
-    pairs = r.info.get("pairs", len(src) * len(tgt)) / len(src)
-    print(f"{sec:.3f} {r.info['marginal_error']:.4f} {pairs:.0f} {r.cost:.6f} {peak:.2f}")
+    pairs = info.get("pairs", len(src) * len(tgt)) / len(src)
+    print(f"{sec:.3f} {info['marginal_error']:.4f} {pairs:.0f} {cost:.6f} {peak:.2f}")
 
 
 def multiscale_table(sizes: list[int], dense_max: int) -> None:
-    """All-pixel images (background included, pool 1): dense vs multiscale, one run each, each in
-    its own process (peak memory per case)."""
-    print(f"\nall pixels, one run each ({torch.get_num_threads()} threads; peak = process max RSS):")
+    """All-pixel images (background included, pool 1): dense vs multiscale (compiled loops, and its
+    PyTorch loops), one run each, each in its own process (peak memory per case)."""
+    print(f"\nall pixels, one run each ({torch.get_num_threads()} threads; peak = process max RSS; "
+          "multi = multiscale with drot._C's loops, torch = the same in PyTorch):")
     head = f"{'size':>6}{'points':>8} {'dense s':>8}{'peak GiB':>9}{'marg.err':>9} {'multi s':>8}{'peak GiB':>9}" \
-           f"{'marg.err':>9}{'pairs/pt':>9}{'speed-up':>9}{'cost ratio':>11}"
+           f"{'marg.err':>9}{'pairs/pt':>9}{'torch s':>8}{'peak GiB':>9}{'vs dense':>9}{'vs torch':>9}{'cost ratio':>11}"
     print(head)
     print("-" * len(head))
     for res in sizes:
         row, out = f"{res:>5}²{res * res:>8}", {}
-        for solver in ("fast", "multiscale"):
+        for solver in ("fast", "multiscale", "multiscale-torch"):
             if solver == "fast" and res > dense_max:
                 continue
             cmd = [sys.executable, __file__, "--case", str(res), solver]
             out[solver] = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
-        d, m = out.get("fast"), out["multiscale"]
+        d, m, t = out.get("fast"), out["multiscale"], out["multiscale-torch"]
         row += f" {d[0]:>8}{d[4]:>9}{d[1]:>9}" if d else f" {'skipped':>8}{'':>9}{'':>9}"
-        row += f" {m[0]:>8}{m[4]:>9}{m[1]:>9}{m[2]:>9}"
-        row += f"{float(d[0]) / float(m[0]):>8.1f}x{float(m[3]) / float(d[3]):>11.3f}" if d else ""
+        row += f" {m[0]:>8}{m[4]:>9}{m[1]:>9}{m[2]:>9}{t[0]:>8}{t[4]:>9}"
+        row += f"{float(d[0]) / float(m[0]):>8.1f}x" if d else f"{'':>9}"
+        row += f"{float(t[0]) / float(m[0]):>8.1f}x"
+        row += f"{float(m[3]) / float(d[3]):>11.3f}" if d else ""
         print(row, flush=True)
 
 
@@ -178,6 +189,45 @@ def crossover_table(repeats: int) -> None:
         print(row, flush=True)
 
 
+def truncation_table(sizes: list[int], repeats: int) -> None:
+    """The multiscale solver's truncation and coarse-cut loosening (``EXPAND_POWER``) against a nearly
+    untruncated reference (1e-9, no loosening): seconds (best of ``repeats``), pairs per point,
+    largest target move in pixels (XY) and in colour, relative cost change."""
+    from drot.matching import sinkhorn_multiscale as ms
+    from drot.matching.sinkhorn_kernel import TransportProblem
+
+    print(f"\ntruncation ({torch.get_num_threads()} threads; all-pixel images; vs truncation 1e-9, EXPAND_POWER 1):")
+    head = f"{'size':>6}{'truncation':>11}{'expand':>7}{'s':>8}{'pairs/pt':>9}{'max px':>8}{'p99 px':>8}{'mean px':>9}" \
+           f"{'max rgb':>9}{'cost':>10}"
+    print(head)
+    print("-" * len(head))
+    default = ms.EXPAND_POWER
+    for res in sizes:
+        prob = TransportProblem(*image_pair(res, "include"), 0.5)
+
+        def run(trunc: float, expand: float):
+            ms.EXPAND_POWER = expand
+            try:
+                times = []
+                for _ in range(max(1, repeats)):
+                    t0 = time.perf_counter()
+                    out = ms.solve([prob], 0.01, 0.5, truncation=trunc)[0]
+                    times.append(time.perf_counter() - t0)
+            finally:
+                ms.EXPAND_POWER = default
+            return min(times), out
+
+        _, (t_ref, c_ref, _) = run(1e-9, 1.0)
+        for trunc, expand in ((1e-3, 0.75), (1e-4, 0.5), (1e-4, 0.75), (1e-3, 1.0), (1e-4, 1.0), (1e-5, 0.75),
+                              (1e-5, 1.0), (1e-7, 0.75)):
+            sec, (t, c, info) = run(trunc, expand)
+            d = (t - t_ref).abs()
+            px = d[:, 3:5].amax(1) * res
+            print(f"{res:>5}²{trunc:>11.0e}{expand:>7.2f}{sec:>8.3f}{info['pairs'] / prob.n:>9.0f}"
+                  f"{float(px.max()):>8.3f}{float(px.quantile(0.99)):>8.3f}{float(px.mean()):>9.4f}"
+                  f"{float(d[:, :3].max()):>9.1e}{c / c_ref - 1:>+10.1e}", flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per entry after one warm-up")
@@ -188,6 +238,8 @@ def main(argv=None) -> None:
                     help="only the all-pixel table: dense vs multiscale at --sizes (one run each)")
     ap.add_argument("--crossover", action="store_true",
                     help="only the table of where the multiscale solver overtakes the dense one")
+    ap.add_argument("--truncation", action="store_true",
+                    help="only the multiscale solver's truncation / coarse-cut table at --sizes")
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--dense-max", type=int, default=128, help="largest size the dense solver runs at")
     ap.add_argument("--case", nargs=2, metavar=("RES", "SOLVER"), help=argparse.SUPPRESS)
@@ -201,6 +253,8 @@ def main(argv=None) -> None:
         return multiscale_table(args.sizes, args.dense_max)
     if args.crossover:
         return crossover_table(args.repeats)
+    if args.truncation:
+        return truncation_table(args.sizes, args.repeats)
 
     cases = [
         ("random 1024", *random_pair(1024), True),

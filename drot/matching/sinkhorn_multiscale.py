@@ -56,10 +56,13 @@ __all__ = ["solve", "check_pair_memory", "TRUNCATION", "RHO", "FINAL_RHO", "EXPA
 #: by up to 0.37 px, 1e-4 by 0.024 px (cost 5e-5 relative), 1e-5 by 0.002 px for +20 % pairs.
 TRUNCATION = 1e-4
 #: The coarse plan is cut at ``truncation ** EXPAND_POWER`` before its pairs are refined to their
-#: children. Measured on 64² all-pixel images against truncation 1e-7 everywhere: 1 (no loosening)
-#: 466 candidates per point, targets within 0.025 px; 0.75: 369, 0.37 px (mean 0.0008 px, cost
-#: 2e-4 relative); 0.5: 261, 0.44 px at scaling 0.5 but 1.4 px at scaling 0.9; 0.3: 14 px.
-EXPAND_POWER = 0.75
+#: children (< 1: a looser cut, more candidates). Measured with the compiled loops on all-pixel
+#: images against truncation 1e-9 without loosening (``benchmarks/matching_speed.py --truncation``):
+#: 0.75 (the PyTorch loops' choice, where candidates were the cost) moves one target in 10⁴ by
+#: more than 0.004-0.017 px but single targets by 0.37 / 0.24 / 11.3 px at 64² / 128² / 256²;
+#: 1 (no loosening) 0.024 / 0.24 / 1.4 px (99 % within 0.001-0.003 px, mean 0.0002-0.001 px) for
+#: 0-25 % more time; 0.5 is worse everywhere (1.7 px at 128², 40 px at 256²).
+EXPAND_POWER = 1.0
 #: A level is used at temperature ε when its cells are at most ``RHO · sqrt(ε)`` wide.
 RHO = 1.0
 #: The last temperature runs on pooled targets (sources projected from the points) when a level's

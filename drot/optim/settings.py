@@ -133,8 +133,8 @@ class MatchingSettings:
         blur: Sinkhorn ε as GeomLoss's blur (a length; the entropic temperature is blur²).
         scaling: ε-annealing factor of the Sinkhorn solver.
         sinkhorn_solver: ``"fast"`` (drot's dense solver), ``"multiscale"`` (drot's sparse
-            coarse-to-fine solver), ``"auto"`` (multiscale from 65536 points per side — 256² — on, else
-            fast) or ``"geomloss"`` (the reference).
+            coarse-to-fine solver), ``"auto"`` (multiscale from 8192 points per side on with drot._C
+            built, CPU; from 65536 otherwise; else fast) or ``"geomloss"`` (the reference).
         max_points: optional cap on points per side of a matching (random subsampling).
         sinkhorn_reach: ``None`` (the paper's balanced transport) or a length > 0 in the embedded
             RGBXY space: unbalanced transport (GeomLoss's ``reach``), pixels without a counterpart

@@ -1,8 +1,9 @@
 """drot's compiled extension ``drot._C``: find it, load it once, say once when it is missing.
 
 ``drot._C`` registers ``torch.ops.drot.freeze_surface_points`` (and its backward), the C++ / CUDA
-version of :func:`drot.render.proxies.freeze_surface_points_reference`. It is optional: without it drot
-runs the PyTorch reference, which computes the same values and gradients. Build it with
+version of :func:`drot.render.proxies.freeze_surface_points_reference`, and the multiscale Sinkhorn's
+CPU loops ``torch.ops.drot.sparse_*`` (:mod:`drot.matching.sparse_pairs` probes those itself). It is
+optional: without it drot runs the PyTorch references, which compute the same values and gradients. Build it with
 ``python3 -m drot.build_extension`` (CMake, against the installed torch).
 """
 from __future__ import annotations
