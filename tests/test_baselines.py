@@ -78,6 +78,9 @@ def test_resolution_schedules():
     down = ResolutionSchedule("downsampled", 100, (64, 64))
     assert down.at(0) == ((64, 64), (8, 8)) and down.at(99) == ((64, 64), (64, 64))
     assert ResolutionSchedule("fixed", 10, (32, 32)).at(3) == ((32, 32), (32, 32))
+    # A hybrid run's L2 phase (its last quarter here) spans the levels on its own.
+    phase = ResolutionSchedule("downsampled", 100, (64, 64), first=75)
+    assert [phase.at(i)[1] for i in (0, 75, 81, 82, 99)] == [(8, 8), (8, 8), (8, 8), (16, 16), (64, 64)]
     with pytest.raises(ValueError, match="unknown L2 schedule"):
         ResolutionSchedule("pyramid", 10, (32, 32))
     img = torch.arange(16.0).reshape(4, 4, 1)

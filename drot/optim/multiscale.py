@@ -40,17 +40,19 @@ class ResolutionSchedule:
         start: short side of the coarsest level.
     """
 
-    def __init__(self, mode: str, iterations: int, full: tuple[int, int], start: int = 8) -> None:
+    def __init__(self, mode: str, iterations: int, full: tuple[int, int], start: int = 8, first: int = 0) -> None:
         if mode not in L2_SCHEDULES:
             raise ValueError(f"unknown L2 schedule {mode!r}; choose one of {', '.join(L2_SCHEDULES)}")
         self.mode = mode
+        self.first = int(first)  # the schedule spans iterations first .. iterations - 1 (hybrid: its L2 phase)
         self.iterations = int(iterations)
         self.full = tuple(int(r) for r in full)
         self.levels = [self.full] if mode == "fixed" else resolution_levels(self.full, start)
 
     def level(self, iteration: int) -> tuple[int, int]:
         """The level's resolution at ``iteration`` (0-based)."""
-        k = min(len(self.levels) - 1, iteration * len(self.levels) // max(1, self.iterations))
+        k = min(len(self.levels) - 1, max(0, iteration - self.first) * len(self.levels)
+                // max(1, self.iterations - self.first))
         return self.levels[k]
 
     def at(self, iteration: int) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -91,8 +91,11 @@ class StandardStep:
     def __init__(self, scene: Scene, goal: Goal, settings: OptimizeSettings, backend: RasterBackend,
                  rng: np.random.Generator) -> None:
         self.scene, self.goal, self.backend, self.rng = scene, goal, backend, rng
-        self.schedule = ResolutionSchedule(settings.l2.l2_schedule, settings.schedule.iterations, scene.resolution,
-                                           settings.l2.l2_start_resolution)
+        # A switching strategy's L2 iterations are its last ones: the schedule spans that phase.
+        iterations = settings.schedule.iterations
+        first = round(iterations * settings.schedule.rgbxy_fraction) if STRATEGIES[settings.schedule.strategy].switches else 0
+        self.schedule = ResolutionSchedule(settings.l2.l2_schedule, iterations, scene.resolution,
+                                           settings.l2.l2_start_resolution, first)
         self.soft = (SoftRasSettings(settings.l2.soft_sigma, settings.l2.soft_gamma)
                      if STRATEGIES[settings.schedule.strategy].soft else None)
         self.mode = "softras" if self.soft is not None else "standard"
