@@ -3,6 +3,7 @@ sits at the wrong depth, and where a lone object ends when only its translation 
 
     PYTHONPATH=. python benchmarks/joint_depth.py            # about a minute on 2 cores
     PYTHONPATH=. python benchmarks/joint_depth.py --no-runs  # the pull table only (seconds)
+    PYTHONPATH=. python benchmarks/joint_depth.py --l2-only  # L2 alone from a depth error (~2 min)
 
 The object is JOINT's left cat (``scenes/paper/joint.toml``), ~74 covered pixels at 128². It is
 moved by ``d`` scene units along its viewing ray (d > 0: farther, smaller on screen), rendered, and
@@ -49,6 +50,8 @@ OFFSETS = (-1.0, -0.5, -0.2, 0.0, 0.2, 0.5, 1.0)
 MATCHINGS = (
     ("paper (λ 0.5, background included)", {}, False),
     ("λ 0.5, debiased", {}, True),
+    ("λ 0.5, blur 0.005", {"blur": 0.005}, False),
+    ("λ 0.5, blur 0.0025", {"blur": 0.0025}, False),
     ("λ 0.5, background excluded", {"background": "exclude"}, False),
     ("λ 0.1, background excluded", {"lam": 0.1, "background": "exclude"}, False),
     ("λ 0.01, background excluded", {"lam": 0.01, "background": "exclude"}, False),
@@ -144,13 +147,49 @@ def runs() -> None:
         print(f"| {label} | {' | '.join(row)} |")
 
 
+#: (label, OptimizeSettings overrides, iterations) of the L2-alone runs from a depth error
+L2_RUNS = (
+    ("L2, lr 0.0044 (hybrid's at its switch)", {"lr": 0.02 * 0.998 ** 750}, 250),
+    ("L2, lr 0.02", {}, 250),
+    ("L2, lr 0.02", {}, 1000),
+    ("L2 downsampled 8² → 128², lr 0.02", {"l2_schedule": "downsampled"}, 250),
+    ("L2 downsampled 8² → 128², lr 0.02", {"l2_schedule": "downsampled"}, 1000),
+)
+
+
+def l2_recovery() -> None:
+    """The cat alone, started at its target moved along its viewing ray, standard derivatives only
+    (no learning-rate decay, one thread): can the L2 phase of a hybrid run undo a depth error?"""
+    torch.set_num_threads(1)
+    scene = scene_from_config(joint_config("alone"), JOINT, resolution=128)
+    ray, goal = ray_direction(scene), scene.target_values()[PARAM]
+    depths = (0.5, 1.2)
+    print("\nL2 alone from a depth error d: final error along the ray (> 0: too far)")
+    print(f"| run | iterations | {' | '.join(f'from d={d:+.1f}' for d in depths)} |")
+    print("|---|---:|" + "---:|" * len(depths))
+    for label, over, iterations in L2_RUNS:
+        cells = []
+        for d in depths:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = drot.optimize(scene, strategy="standard", iterations=iterations, lr_decay=1.0, seed=0,
+                                  initial={PARAM: goal + d * ray}, **{"lr": 0.02, **over})
+            err = (r.parameters[PARAM].double() - goal.double()).reshape(3)
+            cells.append(f"{float(err @ ray.double()):+.2f}")
+        print(f"| {label} | {iterations} | {' | '.join(cells)} |", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--no-runs", action="store_true", help="the pull table only")
+    p.add_argument("--l2-only", action="store_true", help="only the L2-alone runs from a depth error (~2 min)")
     args = p.parse_args()
+    if args.l2_only:
+        return l2_recovery()
     pull_table()
     if not args.no_runs:
         runs()
+        l2_recovery()
 
 
 if __name__ == "__main__":
