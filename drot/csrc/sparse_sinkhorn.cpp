@@ -24,6 +24,8 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace drot {
@@ -109,6 +111,57 @@ inline T half_sq_distance(const T* a, const T* b, int64_t d) {
   return T(0.5) * s;
 }
 
+// A pair list with its potentials, validated and contiguous: ptr [n + 1], cols [P], cost [P], u [n], v [m].
+struct PairList {
+  at::Tensor ptr, cols, cost, u, v;
+  int64_t n, m;
+};
+
+PairList check_pairs(const at::Tensor& ptr, const at::Tensor& cols, const at::Tensor& cost, const at::Tensor& u,
+                     const at::Tensor& v, const char* what) {
+  check_csr(ptr, cols, what);
+  const int64_t n = ptr.size(0) - 1, m = v.size(0);
+  check_vector(cost, cols.size(0), cost.scalar_type(), "cost");
+  check_vector(u, n, cost.scalar_type(), "u");
+  check_vector(v, m, cost.scalar_type(), "v");
+  return {ptr.contiguous(), cols.contiguous(), cost.contiguous(), u.contiguous(), v.contiguous(), n, m};
+}
+
+// x [n, D] and y [m, D] of one dtype, contiguous.
+std::pair<at::Tensor, at::Tensor> check_points(const at::Tensor& x, const at::Tensor& y, const char* what) {
+  TORCH_CHECK(x.dim() == 2 && y.dim() == 2 && x.size(1) == y.size(1) && x.scalar_type() == y.scalar_type(),
+              "drot: ", what, " x [n, D] and y [m, D] must share D and dtype, got ", x.sizes(), " ", x.scalar_type(),
+              " and ", y.sizes(), " ", y.scalar_type());
+  TORCH_CHECK(x.device().is_cpu() && y.device().is_cpu(), "drot: ", what, " x and y must be CPU tensors");
+  return {x.contiguous(), y.contiguous()};
+}
+
+// Points x_i scored against the pairs of their parent row (the extrapolation and the projection):
+// z_ik = v_J - C(x_i, y_J) / ε over the pairs k = (parent[i], J).
+template <typename T>
+struct ParentRows {
+  const int64_t *P, *CJ, *par;
+  const T *X, *Y, *V;
+  int64_t d;
+  T ie;
+  // Row i's scores into z (and the costs C into h, when given); returns their max (-inf if empty).
+  T scores(int64_t i, std::vector<T>& z, std::vector<T>* h = nullptr) const {
+    const int64_t c = par[i], len = P[c + 1] - P[c];
+    const T* xi = X + i * d;
+    z.resize(static_cast<size_t>(len));
+    if (h) h->resize(static_cast<size_t>(len));
+    T M = -std::numeric_limits<T>::infinity();
+    for (int64_t k = 0; k < len; ++k) {
+      const int64_t J = CJ[P[c] + k];
+      const T cost = half_sq_distance(xi, Y + J * d, d);
+      if (h) (*h)[k] = cost;
+      z[k] = V[J] - cost * ie;
+      M = std::max(M, z[k]);
+    }
+    return M;
+  }
+};
+
 }  // namespace
 
 namespace {
@@ -178,13 +231,9 @@ void log_sums_stable(const int64_t* p, const int64_t* J, const T* C, const T* U,
 std::tuple<at::Tensor, at::Tensor> sparse_log_sums(const at::Tensor& ptr_, const at::Tensor& cols_,
                                                    const at::Tensor& cost_, const at::Tensor& u_,
                                                    const at::Tensor& v_, double inv_eps) {
-  check_csr(ptr_, cols_, "sparse_log_sums");
-  const at::Tensor ptr = ptr_.contiguous(), cols = cols_.contiguous(), cost = cost_.contiguous();
-  const int64_t n = ptr.size(0) - 1, m = v_.size(0);
-  check_vector(cost, cols.size(0), cost.scalar_type(), "cost");
-  check_vector(u_, n, cost.scalar_type(), "u");
-  check_vector(v_, m, cost.scalar_type(), "v");
-  const at::Tensor u = u_.contiguous(), v = v_.contiguous();
+  const PairList in = check_pairs(ptr_, cols_, cost_, u_, v_, "sparse_log_sums");
+  const at::Tensor &ptr = in.ptr, &cols = in.cols, &cost = in.cost, &u = in.u, &v = in.v;
+  const int64_t n = in.n, m = in.m;
   at::Tensor row = at::empty({n}, at::kDouble), col = at::empty({m}, at::kDouble);
   AT_DISPATCH_FLOATING_TYPES(cost.scalar_type(), "drot::sparse_log_sums", [&] {
     const int64_t* p = ptr.data_ptr<int64_t>();
@@ -203,13 +252,9 @@ std::tuple<at::Tensor, at::Tensor> sparse_log_sums(const at::Tensor& ptr_, const
 // within log_truncation of its column's largest (the union covers every row and every column).
 at::Tensor sparse_support(const at::Tensor& ptr_, const at::Tensor& cols_, const at::Tensor& cost_,
                           const at::Tensor& u_, const at::Tensor& v_, double inv_eps, double log_truncation) {
-  check_csr(ptr_, cols_, "sparse_support");
-  const at::Tensor ptr = ptr_.contiguous(), cols = cols_.contiguous(), cost = cost_.contiguous();
-  const int64_t n = ptr.size(0) - 1, m = v_.size(0);
-  check_vector(cost, cols.size(0), cost.scalar_type(), "cost");
-  check_vector(u_, n, cost.scalar_type(), "u");
-  check_vector(v_, m, cost.scalar_type(), "v");
-  const at::Tensor u = u_.contiguous(), v = v_.contiguous();
+  const PairList in = check_pairs(ptr_, cols_, cost_, u_, v_, "sparse_support");
+  const at::Tensor &ptr = in.ptr, &cols = in.cols, &cost = in.cost, &u = in.u, &v = in.v;
+  const int64_t n = in.n, m = in.m;
   at::Tensor keep = at::empty({cols.size(0)}, at::kBool);
   AT_DISPATCH_FLOATING_TYPES(cost.scalar_type(), "drot::sparse_support", [&] {
     const int64_t* p = ptr.data_ptr<int64_t>();
@@ -249,9 +294,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_refine(
   check_csr(col_start_, col_order_, "sparse_refine column children");
   const at::Tensor cp = coarse_ptr_.contiguous(), cc = coarse_cols_.contiguous();
   const at::Tensor cs = col_start_.contiguous(), co = col_order_.contiguous();
-  TORCH_CHECK(x_.dim() == 2 && y_.dim() == 2 && x_.size(1) == y_.size(1) && x_.scalar_type() == y_.scalar_type(),
-              "drot: sparse_refine x [n, D] and y [m, D] must share D and dtype, got ", x_.sizes(), " ", y_.sizes());
-  const at::Tensor x = x_.contiguous(), y = y_.contiguous();
+  at::Tensor x, y;  // not a structured binding: lambdas may capture those only from C++20 on
+  std::tie(x, y) = check_points(x_, y_, "sparse_refine");
   const int64_t n = x.size(0), m = y.size(0), d = x.size(1);
   check_vector(row_parent_, n, at::kLong, "row_parent");
   TORCH_CHECK(co.size(0) == m, "drot: sparse_refine column children must list the ", m, " fine columns, got ",
@@ -359,9 +403,8 @@ at::Tensor sparse_softmin(const at::Tensor& coarse_ptr_, const at::Tensor& coars
                           const at::Tensor& x_, const at::Tensor& y_, const at::Tensor& v_, double inv_eps) {
   check_csr(coarse_ptr_, coarse_cols_, "sparse_softmin coarse pairs");
   const at::Tensor cp = coarse_ptr_.contiguous(), cc = coarse_cols_.contiguous();
-  TORCH_CHECK(x_.dim() == 2 && y_.dim() == 2 && x_.size(1) == y_.size(1) && x_.scalar_type() == y_.scalar_type(),
-              "drot: sparse_softmin x [n, D] and y [m, D] must share D and dtype, got ", x_.sizes(), " ", y_.sizes());
-  const at::Tensor x = x_.contiguous(), y = y_.contiguous();
+  at::Tensor x, y;  // not a structured binding: lambdas may capture those only from C++20 on
+  std::tie(x, y) = check_points(x_, y_, "sparse_softmin");
   const int64_t n = x.size(0), d = x.size(1);
   check_vector(parent_, n, at::kLong, "parent");
   check_vector(v_, y.size(0), x.scalar_type(), "v");
@@ -369,30 +412,17 @@ at::Tensor sparse_softmin(const at::Tensor& coarse_ptr_, const at::Tensor& coars
   at::Tensor out = at::empty({n}, at::kDouble);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "drot::sparse_softmin", [&] {
     using T = scalar_t;
-    const int64_t* P = cp.data_ptr<int64_t>();
-    const int64_t* CJ = cc.data_ptr<int64_t>();
-    const int64_t* par = parent.data_ptr<int64_t>();
-    const T* X = x.data_ptr<T>();
-    const T* Y = y.data_ptr<T>();
-    const T* V = v.data_ptr<T>();
+    const ParentRows<T> rows{cp.data_ptr<int64_t>(), cc.data_ptr<int64_t>(), parent.data_ptr<int64_t>(),
+                             x.data_ptr<T>(), y.data_ptr<T>(), v.data_ptr<T>(), d, static_cast<T>(inv_eps)};
     double* o = out.data_ptr<double>();
-    const T ie = static_cast<T>(inv_eps);
     at::parallel_for(0, n, 256, [&](int64_t b, int64_t e) {
       std::vector<T> z;  // the row's scores
       for (int64_t i = b; i < e; ++i) {
-        const int64_t c = par[i];
-        const T* xi = X + i * d;
-        T M = -std::numeric_limits<T>::infinity();
-        z.resize(static_cast<size_t>(P[c + 1] - P[c]));
-        for (int64_t k = P[c]; k < P[c + 1]; ++k) {
-          const T zk = V[CJ[k]] - half_sq_distance(xi, Y + CJ[k] * d, d) * ie;
-          z[k - P[c]] = zk;
-          M = std::max(M, zk);
-        }
+        const T M = rows.scores(i, z);
+        if (std::isinf(M)) { o[i] = kNegInf; continue; }
         double S = 0.0;
-        if (!std::isinf(M))
-          for (const T zk : z) S += std::exp(zk - M);
-        o[i] = std::isinf(M) ? kNegInf : std::log(S) + static_cast<double>(M);
+        for (const T zk : z) S += std::exp(zk - M);
+        o[i] = std::log(S) + static_cast<double>(M);
       }
     });
   });
@@ -409,9 +439,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sparse_project(
     const at::Tensor& a_, double inv_eps) {
   check_csr(ptr_, cols_, "sparse_project pairs");
   const at::Tensor cp = ptr_.contiguous(), cc = cols_.contiguous();
-  TORCH_CHECK(x_.dim() == 2 && y_.dim() == 2 && x_.size(1) == y_.size(1) && x_.scalar_type() == y_.scalar_type(),
-              "drot: sparse_project x [n, D] and y [m, D] must share D and dtype, got ", x_.sizes(), " ", y_.sizes());
-  const at::Tensor x = x_.contiguous(), y = y_.contiguous();
+  at::Tensor x, y;  // not a structured binding: lambdas may capture those only from C++20 on
+  std::tie(x, y) = check_points(x_, y_, "sparse_project");
   const int64_t n = x.size(0), m = y.size(0), d = x.size(1);
   TORCH_CHECK(y_raw_.dim() == 2 && y_raw_.size(0) == m && y_raw_.scalar_type() == x.scalar_type(),
               "drot: sparse_project y_raw must be [", m, ", E] in x's dtype, got ", y_raw_.sizes());
@@ -430,44 +459,39 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> sparse_project(
     const int64_t* P = cp.data_ptr<int64_t>();
     const int64_t* CJ = cc.data_ptr<int64_t>();
     const int64_t* par = parent.data_ptr<int64_t>();
-    const T* X = x.data_ptr<T>();
-    const T* Y = y.data_ptr<T>();
-    const T* V = v.data_ptr<T>();
+    const ParentRows<T> rows{P, CJ, par, x.data_ptr<T>(), y.data_ptr<T>(), v.data_ptr<T>(), d, static_cast<T>(inv_eps)};
     const T* YR = y_raw.data_ptr<T>();
     const T* SP = spread.data_ptr<T>();
     const double* A = a.data_ptr<double>();
     double* out = targets.data_ptr<double>();
     double* cst = cost.data_ptr<double>();
     double* L = lse.data_ptr<double>();
-    const T ie = static_cast<T>(inv_eps);
     const int nt = threads();
     std::vector<double> cols(static_cast<size_t>(nt * m), 0.0);
     at::parallel_for(0, n, 256, [&](int64_t b, int64_t e) {
       double* cl = cols.data() + thread_slot() * m;
-      std::vector<double> w;  // the row's weights
+      std::vector<T> z, h;  // the row's scores and costs
+      std::vector<double> w;  // its weights
       for (int64_t i = b; i < e; ++i) {
-        const int64_t c = par[i];
-        const T* xi = X + i * d;
-        T M = -std::numeric_limits<T>::infinity();
-        for (int64_t k = P[c]; k < P[c + 1]; ++k) M = std::max(M, V[CJ[k]] - half_sq_distance(xi, Y + CJ[k] * d, d) * ie);
+        const T M = rows.scores(i, z, &h);
         if (std::isinf(M)) continue;
+        const int64_t c = par[i];
         double den = 0.0, sq = 0.0;
         double* o = out + i * E;
-        w.resize(static_cast<size_t>(P[c + 1] - P[c]));
-        for (int64_t k = P[c]; k < P[c + 1]; ++k) {
-          const int64_t j = CJ[k];
-          const T h = half_sq_distance(xi, Y + j * d, d);
-          const double wk = std::exp(V[j] - h * ie - M);
-          w[k - P[c]] = wk;
+        w.resize(z.size());
+        for (size_t k = 0; k < z.size(); ++k) {
+          const int64_t j = CJ[P[c] + static_cast<int64_t>(k)];
+          const double wk = std::exp(z[k] - M);
+          w[k] = wk;
           den += wk;
-          sq += wk * (2.0 * static_cast<double>(h) + static_cast<double>(SP[j]));
+          sq += wk * (2.0 * static_cast<double>(h[k]) + static_cast<double>(SP[j]));
           for (int64_t q = 0; q < E; ++q) o[q] += wk * static_cast<double>(YR[j * E + q]);
         }
         for (int64_t q = 0; q < E; ++q) o[q] /= den;
         cst[i] = sq / den;
         L[i] = std::log(den) + static_cast<double>(M);
         const double share = A[i] / den;
-        for (int64_t k = P[c]; k < P[c + 1]; ++k) cl[CJ[k]] += share * w[k - P[c]];
+        for (size_t k = 0; k < z.size(); ++k) cl[CJ[P[c] + static_cast<int64_t>(k)]] += share * w[k];
       }
     });
     double* co = col.data_ptr<double>();
