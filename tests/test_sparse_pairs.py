@@ -13,7 +13,7 @@ from drot.matching import PointSet, SinkhornMatcher, image_points
 from drot.matching.pyramid import pyramid
 from drot.matching.sinkhorn_kernel import TransportProblem
 from drot.matching.sinkhorn_multiscale import _Children, _child_pairs, _extrapolate, solve
-from drot.matching.sparse_pairs import CompiledPairs, SparsePairs, _segment_lse, compiled_available, log_mass
+from drot.matching.sparse_pairs import CompiledPairs, SparsePairs, compiled_available, log_mass
 
 pytestmark = pytest.mark.skipif(not compiled_available(), reason="drot._C is not built")
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -40,14 +40,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
 
 import torch
 from torch import Tensor
 
 from .pyramid import PyramidLevel, pyramid
 from .sinkhorn_kernel import TransportProblem, _steps, epsilon_schedule
-from .sparse_pairs import _NEG, CompiledPairs, SparsePairs, _relative, _segment_lse, compiled_available, log_mass
+from .sparse_pairs import CompiledPairs, SparsePairs, _segment_lse, compiled_available, log_mass
 
 __all__ = ["solve", "check_pair_memory", "TRUNCATION", "RHO", "FINAL_RHO", "EXPAND_POWER"]
 
@@ -191,8 +190,7 @@ def _extrapolate(pairs: SparsePairs, f: Tensor, g: Tensor, eps: float, rows: _Ch
                  len_rows: int, len_cols: int) -> tuple[Tensor, Tensor]:
     """GeomLoss's jump: ``f(x_i) = -ε log Σ_J b_J exp((g_J - C(x_i, y_J))/ε)`` over the coarse
     targets ``J`` of the parent's pairs (and the same for ``g``): [n_fine], [m_fine] float64."""
-    v = (pairs.logb + g / eps).to(pairs.dtype)
-    u = (pairs.loga + f / eps).to(pairs.dtype)
+    u, v = pairs.scaled_potentials(f, g, eps)
     return (_softmin_children(pairs.I, pairs.J, rows, pairs.y, v, eps, len_rows),
             _softmin_children(pairs.J, pairs.I, cols, pairs.x, u, eps, len_cols))
 
@@ -245,7 +243,6 @@ def _compiled_jump(coarse: CompiledPairs, src: list[PyramidLevel], tgt: list[Pyr
 
 def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: int, want_plan: bool,
                truncation: float, rho: float, final_rho: float, compiled: bool, reach: float | None):
-    dt = p.dtype
     eps_list = epsilon_schedule(p.diameter, blur, scaling)
     steps = [(kinds[0], eps[0]) for kinds, eps in _steps([eps_list], final_iters)]
     cells = _cells(p)
@@ -258,20 +255,14 @@ def _solve_one(p: TransportProblem, blur: float, scaling: float, final_iters: in
     position[0] = 0
     src = pyramid(p.x, p.a64, [cells[k - 1] for k in used])
     tgt = pyramid(p.y, p.b64, [cells[k - 1] for k in used], extra=p.y_raw)
-    emb = [(lv_s.points, lv_t.points) for lv_s, lv_t in zip(src, tgt)]
-
-    def level_pairs(pos: int, I: Tensor, J: Tensor, C: Tensor | None = None) -> SparsePairs:
-        return SparsePairs(emb[pos][0], emb[pos][1], log_mass(src[pos].mass), log_mass(tgt[pos].mass), I, J, C)
-
     pos = position[levels[0]]
     n0, m0 = len(src[pos]), len(tgt[pos])
     dev = p.device
+    # Every pair of the coarsest level, by row.
+    level = (src[pos].points, tgt[pos].points, log_mass(src[pos].mass), log_mass(tgt[pos].mass))
     J = torch.arange(m0, device=dev).repeat(n0)
-    if compiled:  # every pair of the coarsest level, by row
-        ptr = torch.arange(n0 + 1, device=dev) * m0
-        pairs = CompiledPairs(emb[pos][0], emb[pos][1], log_mass(src[pos].mass), log_mass(tgt[pos].mass), ptr, J)
-    else:
-        pairs = level_pairs(pos, torch.arange(n0, device=dev).repeat_interleave(m0), J)
+    pairs = (CompiledPairs(*level, torch.arange(n0 + 1, device=dev) * m0, J) if compiled
+             else SparsePairs(*level, torch.arange(n0, device=dev).repeat_interleave(m0), J))
     f = torch.zeros(pairs.n, dtype=torch.float64, device=dev)
     g = torch.zeros(pairs.m, dtype=torch.float64, device=dev)
     fallbacks, prev_eps, peak_pairs = 0, steps[0][1], pairs.I.shape[0]
@@ -342,7 +333,7 @@ def _project_torch(p: TransportProblem, pairs: SparsePairs, pos: int, src: list[
     else:  # targets stay pooled, the sources go down to the points: children of the kept pairs
         keep = pairs.support(f, g, eps, truncation ** EXPAND_POWER)
         I, J, C = _source_children(pairs.I[keep], pairs.J[keep], _Children(src[pos], p.x), pairs.y)
-        row = (pairs.logb + g / eps).to(dt).index_select(0, J).add_(C, alpha=-1.0 / eps)
+        row = pairs.scaled_potentials(f, g, eps)[1].index_select(0, J).add_(C, alpha=-1.0 / eps)
     lse = _segment_lse(row, I, p.n)
     w = (row - lse.to(dt).index_select(0, I)).exp_()  # P_ij, rows summing to 1
     share = p.a64.to(dt).index_select(0, I) * w  # the plan's entries a_i P_ij

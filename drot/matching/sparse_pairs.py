@@ -48,10 +48,13 @@ class SparsePairs:
         self.C = _costs(x, y, self.I, J) if C is None else C
         self.log_low = 0.5 * math.log(torch.finfo(self.dtype).tiny)
 
+    def scaled_potentials(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+        """``u = log a + f/ε`` [n] and ``v = log b + g/ε`` [m] in the compute dtype."""
+        return _scaled(self.loga, f, eps, self.dtype), _scaled(self.logb, g, eps, self.dtype)
+
     def _z(self, f: Tensor, g: Tensor, eps: float) -> Tensor:
         """``log π_IJ = log a_I + log b_J + (f_I + g_J - C_IJ) / ε`` [P] (compute dtype)."""
-        u = (self.loga + f / eps).to(self.dtype)
-        v = (self.logb + g / eps).to(self.dtype)
+        u, v = self.scaled_potentials(f, g, eps)
         z = u.index_select(0, self.I)
         z += v.index_select(0, self.J)
         return z.add_(self.C, alpha=-1.0 / eps)
@@ -74,9 +77,8 @@ class SparsePairs:
         """Row-relative ``log b_J + (g_J - C)/ε`` and column-relative ``log a_I + (f_I - C)/ε`` [P]
         (each misses a term constant along its row / column)."""
         c = self.C * (-1.0 / eps)
-        row = (self.logb + g / eps).to(self.dtype).index_select(0, self.J).add_(c)
-        col = (self.loga + f / eps).to(self.dtype).index_select(0, self.I).add_(c)
-        return row, col
+        u, v = self.scaled_potentials(f, g, eps)
+        return v.index_select(0, self.J).add_(c), u.index_select(0, self.I).add_(c)
 
     def support(self, f: Tensor, g: Tensor, eps: float, truncation: float) -> Tensor:
         """The pairs to keep [P] bool: plan entries at least ``truncation`` times their row's or
@@ -118,6 +120,10 @@ def _relative(score: Tensor, index: Tensor, n: int, truncation: float) -> tuple[
     return w, w >= truncation
 
 
+def _scaled(log_mass_: Tensor, potential: Tensor, eps: float, dtype: torch.dtype) -> Tensor:
+    """``log mass + potential / ε`` in ``dtype``: the per-point term of every log-domain score."""
+    return (log_mass_ + potential / eps).to(dtype)
+
 
 def log_mass(mass: Tensor) -> Tensor:
     return torch.where(mass > 0, mass.clamp_min(1e-300).log(), torch.full_like(mass, _NEG))
@@ -158,16 +164,15 @@ class CompiledPairs(SparsePairs):
     def I(self, value: Tensor | None) -> None:  # noqa: E743
         self._I = value
 
-    def _uv(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-        return (self.loga + f / eps).to(self.dtype), (self.logb + g / eps).to(self.dtype)
-
     def log_sums(self, f: Tensor, g: Tensor, eps: float) -> tuple[Tensor, Tensor, bool]:
-        u, v = self._uv(f, g, eps)
+        u, v = self.scaled_potentials(f, g, eps)
         lr, lc = torch.ops.drot.sparse_log_sums(self.ptr, self.J, self.C, u, v, 1.0 / eps)
-        return lr - self.loga, lc - self.logb, True  # max-stabilised per row and column: always safe
+        # The op redoes its pass max-stabilised itself when a sum under- or overflows, so the sums
+        # returned are safe; such redone passes are not counted in info["stabilised_fallbacks"].
+        return lr - self.loga, lc - self.logb, True
 
     def support(self, f: Tensor, g: Tensor, eps: float, truncation: float) -> Tensor:
-        u, v = self._uv(f, g, eps)
+        u, v = self.scaled_potentials(f, g, eps)
         return torch.ops.drot.sparse_support(self.ptr, self.J, self.C, u, v, 1.0 / eps, math.log(truncation))
 
     def subset(self, keep: Tensor) -> "CompiledPairs":
@@ -185,7 +190,7 @@ class CompiledPairs(SparsePairs):
         """GeomLoss's extrapolation to the finer points ``fine_x`` [n', 5] (children of the rows,
         ``parent`` [n'] their row; or of the columns with ``by_column``): ``-ε log Σ_J b_J
         exp((g_J - C(x', y_J))/ε)`` over the pairs of the parent: [n'] float64."""
-        u, v = self._uv(f, g, eps)
+        u, v = self.scaled_potentials(f, g, eps)
         if by_column:
             ptr, rows = self.transposed()
             lse = torch.ops.drot.sparse_softmin(ptr, rows, parent, fine_x, self.x, u, 1.0 / eps)
@@ -199,8 +204,7 @@ class CompiledPairs(SparsePairs):
         """These pairs refined to every child of the row with every child of the column (children
         of the columns: ``col_order[col_start[J]:col_start[J + 1]]``), truncated at ``truncation``
         of the row's or column's largest plan entry under the finer potentials ``f``, ``g``."""
-        u = (fine_loga + f / eps).to(self.dtype)
-        v = (fine_logb + g / eps).to(self.dtype)
+        u, v = _scaled(fine_loga, f, eps, self.dtype), _scaled(fine_logb, g, eps, self.dtype)
         ptr, J, C = torch.ops.drot.sparse_refine(self.ptr, self.J, row_parent, col_start, col_order,
                                                  fine_x, fine_y, u, v, 1.0 / eps, math.log(truncation))
         return CompiledPairs(fine_x, fine_y, fine_loga, fine_logb, ptr, J, C)
@@ -212,7 +216,7 @@ class CompiledPairs(SparsePairs):
         Returns its mean of ``y_raw`` [m, E] ([n', E] float64), its mean of ``|x - y_J|² + spread_J``
         ([n'] float64), the plan's column masses ([m] float64) and the log-sum-exp of those scores
         ([n'] float64: the row's mass is ``exp(f/ε + lse)``)."""
-        v = (self.logb + g / eps).to(self.dtype)
+        v = _scaled(self.logb, g, eps, self.dtype)
         return torch.ops.drot.sparse_project(self.ptr, self.J, parent, x, self.y, v, y_raw.to(self.dtype),
                                              spread.to(self.dtype), a, 1.0 / eps)
 
