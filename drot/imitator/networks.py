@@ -31,6 +31,21 @@ class _Residual(nn.Module):
         return x + self.norm(self.conv2(h)) * (1 + g2) + b2
 
 
+class _Context(nn.Module):
+    """Whole-image statistics back to every pixel: the mean and max over the image of bottleneck
+    and of full-resolution features, with the parameters, give a FiLM of full-resolution features.
+    Renderers normalise by image-wide quantities (the lips' mean and brightest grey) that a stack
+    of 3 x 3 convolutions cannot see at 64 x 64; the full-resolution max keeps a single brightest pixel."""
+
+    def __init__(self, channels: tuple[int, ...], dim: int, out: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * sum(channels) + dim, 4 * out), nn.ReLU(True), nn.Linear(4 * out, 2 * out))
+
+    def forward(self, features, vectors):
+        stats = [s for f in features for s in (f.mean((2, 3)), f.amax((2, 3)))]
+        return self.mlp(torch.cat([*stats, vectors], 1))[:, :, None, None].chunk(2, 1)
+
+
 class SourceImitator(nn.Module):
     """Kips's StarGAN-style conditional generator: the parameters, broadcast to channels, are
     concatenated to the source image; two stride-2 4 x 4 convolutions with instance norm,
@@ -42,12 +57,19 @@ class SourceImitator(nn.Module):
     Departures from Kips (measured necessary here): the residual blocks' instance norms are
     modulated by the parameters (FiLM), since instance norm removes the constant parameter channels,
     and so are the full-resolution features before the head;
-    3 x 3 kernels in the residual blocks; U-Net skips for pixel-accurate masks.
+    3 x 3 kernels in the residual blocks; U-Net skips for pixel-accurate masks. With ``context``,
+    that last FiLM also sees whole-image statistics (:class:`_Context`); with ``positional`` > 0,
+    the head sees a learned ``positional``-channel map of the ``resolution`` screen, for effects
+    fixed in screen space (a sparkle pattern, a vignette) that no translation-invariant layer can place;
+    with ``gated``, the edit is multiplied by a per-pixel sigmoid gate (edits are local: outside them
+    the output is the source, not the source plus a small learned residual).
     """
 
-    def __init__(self, dim: int, width: int = 16, blocks: int = 2) -> None:
+    def __init__(self, dim: int, width: int = 16, blocks: int = 2, context: bool = False, positional: int = 0,
+                 resolution: int = 64, gated: bool = False) -> None:
         super().__init__()
-        self.config = {"kind": "source", "dim": dim, "width": width, "blocks": blocks}
+        self.config = {"kind": "source", "dim": dim, "width": width, "blocks": blocks, "context": context,
+                       "positional": positional, "resolution": resolution, "gated": gated}
         w = width
         self.inp = nn.Conv2d(3 + dim, w, 3, 1, 1)
         self.down1 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), nn.InstanceNorm2d(2 * w, affine=True), nn.ReLU(True))
@@ -55,8 +77,11 @@ class SourceImitator(nn.Module):
         self.blocks = nn.ModuleList([_Residual(4 * w, dim) for _ in range(blocks)])
         self.up1 = nn.Sequential(nn.Conv2d(4 * w + 2 * w, 2 * w, 3, 1, 1), nn.ReLU(True))
         self.up0 = nn.Sequential(nn.Conv2d(2 * w + w, w, 3, 1, 1), nn.ReLU(True))
-        self.film = nn.Linear(dim, 2 * w)
-        self.head = nn.Sequential(nn.Conv2d(w + 3 + dim, w, 3, 1, 1), nn.ReLU(True), nn.Conv2d(w, 3, 1), nn.Tanh())
+        self.film = _Context((4 * w, w), dim, w) if context else nn.Linear(dim, 2 * w)
+        self.positional = nn.Parameter(torch.zeros(1, positional, resolution, resolution)) if positional else None
+        self.gated = gated
+        self.head = nn.Sequential(nn.Conv2d(w + 3 + dim + positional, w, 3, 1, 1), nn.ReLU(True),
+                                  nn.Conv2d(w, 4 if gated else 3, 1))
 
     def forward(self, vectors: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = sources.shape
@@ -69,24 +94,41 @@ class SourceImitator(nn.Module):
         up = nn.functional.interpolate
         u1 = self.up1(torch.cat([up(f2, scale_factor=2.0), f1], 1))
         u0 = self.up0(torch.cat([up(u1, scale_factor=2.0), f0], 1))
-        gamma, beta = self.film(vectors)[:, :, None, None].chunk(2, 1)
+        if isinstance(self.film, _Context):
+            gamma, beta = self.film((f2, f0), vectors)
+        else:
+            gamma, beta = self.film(vectors)[:, :, None, None].chunk(2, 1)
         u0 = u0 * (1 + gamma) + beta  # full-resolution features modulated by the parameters
-        return sources + self.head(torch.cat([u0, x], 1)).permute(0, 2, 3, 1)
+        parts = [u0, x]
+        if self.positional is not None:
+            if self.positional.shape[2:] != (h, w):
+                raise ValueError(f"this imitator's screen map is {tuple(self.positional.shape[2:])}, "
+                                 f"the sources are {(h, w)}")
+            parts.append(self.positional.expand(b, -1, h, w))
+        out = self.head(torch.cat(parts, 1))
+        edit = torch.tanh(out[:, :3])
+        if self.gated:  # a saturating per-pixel gate: pixels the renderer leaves alone stay exactly the source
+            edit = edit * torch.sigmoid(out[:, 3:])
+        return sources + edit.permute(0, 2, 3, 1)
 
 
 class ParameterImitator(nn.Module):
     """A decoder from the parameter vector: an MLP to a 4 x 4 feature map, then upsampling
     convolution blocks (nearest x2, two 3 x 3 convolutions with ReLU) to ``resolution``, a sigmoid.
     No instance norm: it would remove the per-channel brightness that colour and light set.
+    With ``positional`` > 0, a learned ``positional``-channel full-resolution map and the parameters
+    join the last features in a per-pixel head (two 3 x 3 convolutions): a fixed camera's
+    silhouettes are pixel-sharp there rather than upsampled from 4 x 4.
 
     ``forward(vectors [B, D], sources=None) -> [B, R, R, 3]`` (R = resolution, a power of two >= 8).
     """
 
-    def __init__(self, dim: int, resolution: int = 64, width: int = 128) -> None:
+    def __init__(self, dim: int, resolution: int = 64, width: int = 128, positional: int = 0) -> None:
         super().__init__()
         if resolution < 8 or resolution & (resolution - 1):
             raise ValueError(f"ParameterImitator resolution must be a power of two >= 8, got {resolution}")
-        self.config = {"kind": "parameter", "dim": dim, "resolution": resolution, "width": width}
+        self.config = {"kind": "parameter", "dim": dim, "resolution": resolution, "width": width,
+                       "positional": positional}
         self.mlp = nn.Sequential(nn.Linear(dim, 256), nn.ReLU(True), nn.Linear(256, width * 16), nn.ReLU(True))
         layers, ch, size = [], width, 4
         while size < resolution:
@@ -95,11 +137,22 @@ class ParameterImitator(nn.Module):
                        nn.Conv2d(out, out, 3, padding=1), nn.ReLU(True)]
             ch, size = out, size * 2
         self.width = width
-        self.up = nn.Sequential(*layers, nn.Conv2d(ch, 3, 3, padding=1))
+        if positional:
+            self.up = nn.Sequential(*layers)
+            self.positional = nn.Parameter(0.1 * torch.randn(1, positional, resolution, resolution))
+            self.head = nn.Sequential(nn.Conv2d(ch + positional + dim, ch, 3, padding=1), nn.ReLU(True),
+                                      nn.Conv2d(ch, 3, 3, padding=1))
+        else:
+            self.up = nn.Sequential(*layers, nn.Conv2d(ch, 3, 3, padding=1))
+            self.positional, self.head = None, None
 
     def forward(self, vectors: torch.Tensor, sources: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.mlp(vectors).view(-1, self.width, 4, 4)
-        return torch.sigmoid(self.up(x)).permute(0, 2, 3, 1)
+        x = self.up(self.mlp(vectors).view(-1, self.width, 4, 4))
+        if self.head is not None:
+            b, _, h, w = x.shape
+            x = self.head(torch.cat([x, self.positional.expand(b, -1, h, w),
+                                     vectors[:, :, None, None].expand(b, vectors.shape[1], h, w)], 1))
+        return torch.sigmoid(x).permute(0, 2, 3, 1)
 
 
 class Encoder(nn.Module):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +43,20 @@ class ImitatorSettings:
     imitation: float = 1.0
     sensitivity: float = 1.0
     adversarial: float = 0.0
+    pixel_l2: float = 0.0     # weight of the mean squared pixel error beside the perceptual distance
     width: int | None = None  # network width (None: 16 for source imitators, 64 for parameter imitators)
+    context: bool = False     # source imitators: whole-image statistics in the last FiLM (networks._Context)
+    positional: int = 0       # channels of a learned screen-space map seen by the head (0: none)
+    gated: bool = False       # source imitators: the edit times a per-pixel sigmoid gate
     seed: int = 0
     checkpoint_every: int = 250
     progress: bool = True
 
     def __post_init__(self) -> None:
         check_options(self, positive=("steps", "batch", "lr", "width"),
-                      nonnegative=("imitation", "sensitivity", "adversarial", "seed", "checkpoint_every"),
-                      integers=("steps", "batch", "width", "seed", "checkpoint_every"))
+                      nonnegative=("imitation", "sensitivity", "adversarial", "pixel_l2", "seed", "checkpoint_every",
+                                   "positional"),
+                      integers=("steps", "batch", "width", "seed", "checkpoint_every", "positional"))
 
 
 class Imitator(torch.nn.Module):
@@ -111,10 +117,16 @@ def load_imitator(path: str | Path) -> Imitator:
 _RESUME_KEYS = ("network", "config", "space", "step", "optimizer", "generator", "torch_rng", "settings", "history")
 
 
-def _new_network(samples: Samples, space: ParameterSpace, width: int | None) -> torch.nn.Module:
+def _new_network(samples: Samples, space: ParameterSpace, settings: ImitatorSettings) -> torch.nn.Module:
+    res = samples.images.shape[1]
     if samples.sources is not None:
-        return SourceImitator(space.dim, width or 16)
-    return ParameterImitator(space.dim, samples.images.shape[1], width or 64)
+        return SourceImitator(space.dim, settings.width or 16, context=settings.context,
+                              positional=settings.positional, resolution=res, gated=settings.gated)
+    unused = [k for k in ("context", "gated") if getattr(settings, k)]
+    if unused:
+        warnings.warn(f"ImitatorSettings {', '.join(unused)} apply to source imitators only; these samples have no "
+                      f"sources, so the parameter imitator ignores them", stacklevel=3)
+    return ParameterImitator(space.dim, res, settings.width or 64, positional=settings.positional)
 
 
 def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSettings = ImitatorSettings(),
@@ -137,7 +149,7 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
     if samples.vectors.shape[1] != space.dim:
         raise ValueError(f"samples have {samples.vectors.shape[1]} parameter slots, the space {space.dim}")
     torch.manual_seed(settings.seed)
-    net = _new_network(samples, space, settings.width)
+    net = _new_network(samples, space, settings)
     critic = Critic(conditional=samples.sources is not None) if settings.adversarial > 0 else None
     opt = torch.optim.Adam(net.parameters(), lr=settings.lr, betas=(0.5, 0.999))
     copt = torch.optim.Adam(critic.parameters(), lr=settings.lr, betas=(0.5, 0.9)) if critic else None
@@ -193,6 +205,8 @@ def train_imitator(samples: Samples, space: ParameterSpace, settings: ImitatorSe
         l_im = imitation_loss(out, real)
         l_sens = sensitivity_loss(fake, fake_shift, b.images, b.shifted_images)
         loss = settings.imitation * l_im + settings.sensitivity * l_sens
+        if settings.pixel_l2:
+            loss = loss + settings.pixel_l2 * (out - real).square().mean()
         if critic is not None:
             cond = both_src
             d_loss = critic(out.detach(), cond).mean() - critic(real, cond).mean() + \
