@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from drot import imitator as im
@@ -94,3 +95,14 @@ def test_example_quick(tmp_path, one_thread):
     assert set(result["final"]) == set(result["truth"]) and (tmp_path / "result.png").is_file()
     assert 3 <= result["search_calls"] <= 5  # the discrete search (3 finishes), then steps within the budget
     assert result["psnr_final"] >= result["psnr_encoder"] - 1e-6
+
+
+def test_options_run_reports_fidelity_sensitivity_and_error_regions(tmp_path, one_thread):
+    run = _load(ROOT / "benchmarks" / "imitator_options.py", "bench_imitator_options")
+    res = run.main(["--samples", "12", "--steps", "2", "--held-out", "3", "--regions", "--log", str(tmp_path / "l.jsonl"),
+                    "--options", '{"context": true, "gated": true, "positional": 2, "pixel_l2": 5}'])
+    assert set(res["sensitivity"]) == set(im.TryOnRenderer().space.names) and res["psnr"] > 0
+    assert abs(sum(r["share"] for r in res["regions"].values()) - 1) < 0.05  # regions overlap nowhere but lips/outside
+    assert json.loads((tmp_path / "l.jsonl").read_text())["options"]["gated"] is True
+    with pytest.raises(SystemExit):
+        run.main(["--options", '{"gate": true}'])  # an unknown option: a usage error naming it
