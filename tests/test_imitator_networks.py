@@ -24,11 +24,10 @@ def test_source_imitator_options_keep_shapes_and_rebuild_from_their_config():
 
 
 def test_a_closed_gate_returns_the_source_exactly():
-    net = SourceImitator(4, width=8, gated=True)
-    with torch.no_grad():
-        net.head[-1].bias[3] = -1e4  # gate logit far below zero everywhere
+    net = SourceImitator(4, width=8, gated=True, gate_init=-1e4)  # gate logit far below zero everywhere
     src = torch.rand(3, 32, 32, 3)
     assert torch.equal(net(torch.rand(3, 4), src), src)
+    assert not torch.equal(SourceImitator(4, width=8, gated=True)(torch.rand(3, 4), src), src)
 
 
 def test_context_sees_a_single_bright_pixel_through_the_full_resolution_max():

@@ -66,10 +66,11 @@ class SourceImitator(nn.Module):
     """
 
     def __init__(self, dim: int, width: int = 16, blocks: int = 2, context: bool = False, positional: int = 0,
-                 resolution: int = 64, gated: bool = False) -> None:
+                 resolution: int = 64, gated: bool = False, gate_init: float = 0.0) -> None:
         super().__init__()
         self.config = {"kind": "source", "dim": dim, "width": width, "blocks": blocks, "context": context,
-                       "positional": positional, "resolution": resolution, "gated": gated}
+                       "positional": positional, "resolution": resolution, "gated": gated,
+                       "gate_init": gate_init}
         w = width
         self.inp = nn.Conv2d(3 + dim, w, 3, 1, 1)
         self.down1 = nn.Sequential(nn.Conv2d(w, 2 * w, 4, 2, 1), nn.InstanceNorm2d(2 * w, affine=True), nn.ReLU(True))
@@ -82,6 +83,9 @@ class SourceImitator(nn.Module):
         self.gated = gated
         self.head = nn.Sequential(nn.Conv2d(w + 3 + dim + positional, w, 3, 1, 1), nn.ReLU(True),
                                   nn.Conv2d(w, 4 if gated else 3, 1))
+        if gated:
+            with torch.no_grad():  # the gate's logit at initialisation (negative: the edit starts closed)
+                self.head[-1].bias[3] = gate_init
 
     def forward(self, vectors: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = sources.shape

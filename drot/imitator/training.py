@@ -48,6 +48,7 @@ class ImitatorSettings:
     context: bool = False     # source imitators: whole-image statistics in the last FiLM (networks._Context)
     positional: int = 0       # channels of a learned screen-space map seen by the head (0: none)
     gated: bool = False       # source imitators: the edit times a per-pixel sigmoid gate
+    gate_init: float = 0.0    # that gate's logit at initialisation (negative: starts closed)
     seed: int = 0
     checkpoint_every: int = 250
     progress: bool = True
@@ -121,7 +122,8 @@ def _new_network(samples: Samples, space: ParameterSpace, settings: ImitatorSett
     res = samples.images.shape[1]
     if samples.sources is not None:
         return SourceImitator(space.dim, settings.width or 16, context=settings.context,
-                              positional=settings.positional, resolution=res, gated=settings.gated)
+                              positional=settings.positional, resolution=res, gated=settings.gated,
+                              gate_init=settings.gate_init)
     unused = [k for k in ("context", "gated") if getattr(settings, k)]
     if unused:
         warnings.warn(f"ImitatorSettings {', '.join(unused)} apply to source imitators only; these samples have no "
