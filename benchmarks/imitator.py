@@ -43,7 +43,7 @@ import torch
 
 from drot.imitator import (EncoderSettings, Samples, ImitatorSettings, RefineSettings, TryOnRenderer, argmax_quantise,
                            finite_difference_gradient, fidelity, generate, gradient_cosine,
-                           load_encoder, perceptual_loss, refine, relax_and_search, sensitivity_errors, train_encoder,
+                           load_encoder, refine, relax_and_search, sensitivity_errors, train_encoder,
                            train_imitator)
 from drot.imitator.baselines import BASELINES, baseline_search
 from drot.imitator.search import SearchSettings, best_so_far, imitator_search
@@ -115,17 +115,19 @@ def real_mse(renderer, vectors, targets, sources) -> torch.Tensor:
     return (renderer(vectors, sources, seed=SEARCH_SEED) - targets).square().flatten(1).mean(1)
 
 
-def curves_of(result, space, truth) -> dict:
-    """Mean parameter error and capped PSNR of the best-so-far point after each call."""
+def curves_of(result, space, truth) -> tuple[dict, torch.Tensor]:
+    """Mean parameter error and capped PSNR of the best-so-far point after each call, and those
+    points ``[B, calls, D]``."""
     best, vectors = best_so_far(result.losses, result.visited)
     ci = space.continuous_index
     err = (vectors[..., ci] - truth[:, None, ci]).abs().mean(2).mean(0)
-    return {"param_error": err.tolist(), "psnr": capped_psnr(best).mean(0).tolist()}
+    return {"param_error": err.tolist(), "psnr": capped_psnr(best).mean(0).tolist()}, vectors
 
 
-def recovery(args, size, space, renderer, imitator, held, held_src, targets, est, out: Path) -> dict:
-    """Every recovery method on the held-out targets: rows at their budgets and calls-vs-error curves."""
-    rows, curves, searched = {}, {}, {}
+def recovery(args, size, space, renderer, imitator, held, held_src, targets, est, out: Path) -> tuple[dict, torch.Tensor]:
+    """Every recovery method on the held-out targets: rows at their budgets and calls-vs-error curves,
+    and the imitator search's result from the encoder."""
+    rows, curves, ours = {}, {}, None
     enc_q = argmax_quantise(space, est)
     mse = real_mse(renderer, enc_q, targets, held_src)
     rows["encoder"] = dict(start="-", calls=1, param_error=param_error(space, enc_q, held),
@@ -146,16 +148,15 @@ def recovery(args, size, space, renderer, imitator, held, held_src, targets, est
         r = imitator_search(imitator, renderer, targets, start, held_src, SearchSettings(calls=size["calls"]),
                             seed=SEARCH_SEED)
         times[f"search_{start_name}_s"] = time.perf_counter() - t
-        searched[start_name] = r.vectors
+        ours = r.vectors if start_name == "encoder" else ours
         results = {"imitator search": r}
         for method in BASELINES:
             results[method] = baseline_search(method, renderer, targets, start, held_src, calls=size["nm_calls"],
                                               seed=SEARCH_SEED)
         for method, r in results.items():
-            c = curves_of(r, space, held)
+            c, vectors = curves_of(r, space, held)
             curves[f"{method} from {start_name}"] = c
             budgets = (size["calls"],) if method == "imitator search" else (size["calls"], size["nm_calls"])
-            best, vectors = best_so_far(r.losses, r.visited)
             for n in budgets:
                 v = vectors[:, n - 1]
                 rows[f"{method} from {start_name}, {n} calls"] = dict(
@@ -167,8 +168,7 @@ def recovery(args, size, space, renderer, imitator, held, held_src, targets, est
         plot_curves(out / f"curves_{key}.png", {name: (x[:len(c[key])], c[key]) for name, c in curves.items()},
                     xlabel="real-renderer calls", ylabel=ylabel, logy=logy,
                     title=f"{args.renderer}: recovery on {targets.shape[0]} held-out targets")
-    return {"recovery": rows, "curves": curves, "times_recovery": times,
-            "_ours_vectors": searched["encoder"].tolist()}
+    return {"recovery": rows, "curves": curves, "times_recovery": times}, ours
 
 
 def param_error(space, est, truth):
@@ -263,9 +263,9 @@ def run(args) -> dict:
     res["times"]["encoder_inference_ms"] = 1000 * (time.perf_counter() - t) / targets.shape[0]
 
     est = encoder.predict(targets)
-    res.update(recovery(args, size, space, renderer, imitators["sens"], held, held_src, targets, est, out))
+    rows, searched = recovery(args, size, space, renderer, imitators["sens"], held, held_src, targets, est, out)
+    res.update(rows)
     enc_q = argmax_quantise(space, est)
-    searched = torch.stack([torch.as_tensor(v) for v in res.pop("_ours_vectors")])
 
     n = min(6, targets.shape[0])
     grid = torch.cat([torch.cat(list(x[:n]), 1) for x in

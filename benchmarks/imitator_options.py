@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from drot.imitator import ImitatorSettings, Samples, TryOnRenderer, fidelity, generate, sensitivity_errors, train_imitator
+from drot.imitator import ImitatorSettings, Samples, fidelity, generate, sensitivity_errors, train_imitator
 
-
-def renderers(name: str):
-    if name == "tryon":
-        return TryOnRenderer(), TryOnRenderer()
-    from drot.imitator.renderers.mitsuba_scene import MitsubaRenderer
-    return MitsubaRenderer(spp=32), MitsubaRenderer(spp=256)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imitator import REFERENCE_SPP, make_renderer  # noqa: E402  (the benchmark's renderers and references)
 
 
 @torch.no_grad()
@@ -68,7 +65,8 @@ def main(argv=None) -> dict:
     p.add_argument("--log", help="append the JSON line to this file")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    renderer, reference = renderers(args.renderer)
+    renderer = make_renderer(args.renderer, quick=False)
+    reference = make_renderer(args.renderer, quick=False, spp=REFERENCE_SPP)
     try:
         options = json.loads(args.options)
         settings = ImitatorSettings(steps=args.steps, batch=args.batch, progress=False, **options)

@@ -12,19 +12,16 @@ the start's argmax), each with a budget of renderer calls:
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import scipy.optimize
 import torch
 
 from .blackbox import BlackBoxRenderer
+from .discrete import ImageLoss, search_choices
 from .losses import perceptual_loss
-from .search import SearchResult, _discrete_search
+from .search import SearchResult
 
 __all__ = ["nelder_mead", "cma_es", "random_search", "baseline_search", "BASELINES"]
-
-ImageLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class _Objective:
@@ -38,7 +35,11 @@ class _Objective:
         self.idx = renderer.space.continuous_index
         self.src = None if source is None else source[None]
         self.log: list[tuple[float, torch.Tensor]] = []
-        self.best = (float("inf"), self.base.clone())
+
+    @property
+    def best(self) -> tuple[float, torch.Tensor]:
+        """``(loss, vector)`` of the best call so far (the first on ties; the start before any call)."""
+        return min(self.log, key=lambda e: e[0]) if self.log else (float("inf"), self.base.clone())
 
     @property
     def x0(self) -> np.ndarray:
@@ -56,8 +57,6 @@ class _Objective:
         with torch.no_grad():
             value = float(self.loss(self.renderer(v[None], self.src, seed=self.seed), self.target[None]))
         self.log.append((value, v))
-        if value < self.best[0]:
-            self.best = (value, v)
         return value
 
 
@@ -127,10 +126,10 @@ BASELINES = {"nelder-mead": nelder_mead, "cma-es": cma_es, "random": random_sear
 
 def baseline_search(method: str, renderer: BlackBoxRenderer, targets: torch.Tensor, starts: torch.Tensor,
                     sources: torch.Tensor | None = None, calls: int = 60, loss: ImageLoss | None = None,
-                    seed: int = 0, search_choices: bool = True) -> SearchResult:
+                    seed: int = 0, choices: bool = True) -> SearchResult:
     """Run ``method`` (a key of :data:`BASELINES`) per target; the loss defaults to the mean squared
     error (the objective of :func:`~drot.imitator.search.imitator_search`); target ``b``'s renders
-    use ``seed + b``, as there. With ``search_choices``
+    use ``seed + b``, as there. With ``choices``
     the discrete choices are first searched as :func:`~drot.imitator.search.imitator_search` does
     (one real render per choice, counted in ``calls``), so both know the same. Calls the optimiser
     did not use are NaN in ``losses``."""
@@ -143,15 +142,12 @@ def baseline_search(method: str, renderer: BlackBoxRenderer, targets: torch.Tens
         src = None if sources is None else sources[b]
         start = space.project(starts[b:b + 1])
         f = _Objective(renderer, targets[b], start, src, calls, loss, seed + b)
-        if search_choices and space.discrete:
+        if choices and space.discrete:
             def log(v, image):
                 value = float(loss(image[None], targets[b][None]))
                 f.log.append((value, v.clone()))
                 return value
-            x = _discrete_search(renderer, space, start[0].clone(), targets[b], None if src is None else src[None],
-                                 seed + b, log)[0]
-            f.base = x
-            f.best = min(f.log, key=lambda e: e[0])
+            f.base = search_choices(renderer, start[0], None if src is None else src[None], seed + b, log)[0]
         BASELINES[method](renderer, targets[b], start, None, calls, loss, seed + b, _objective=f)
         pad = calls - len(f.log)
         out.append(f.best[1])

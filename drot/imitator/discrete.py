@@ -13,7 +13,7 @@ from .blackbox import BlackBoxRenderer
 from .losses import perceptual_loss
 from .space import ParameterSpace
 
-__all__ = ["argmax_quantise", "relax_and_search"]
+__all__ = ["argmax_quantise", "relax_and_search", "search_choices"]
 
 ImageLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -23,8 +23,33 @@ def argmax_quantise(space: ParameterSpace, vectors: torch.Tensor) -> torch.Tenso
     return space.project(vectors)
 
 
-def _per_image(loss: ImageLoss, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return torch.stack([loss(images[k:k + 1], target[None]) for k in range(images.shape[0])])
+@torch.no_grad()
+def search_choices(renderer: BlackBoxRenderer, vector: torch.Tensor, source: torch.Tensor | None, seed: int,
+                   score: Callable[[torch.Tensor, torch.Tensor], float]) -> tuple[torch.Tensor, torch.Tensor, float] | None:
+    """One target's discrete search: each discrete attribute in turn, every choice rendered (seed
+    ``seed``) with the rest of ``vector`` ``[D]`` fixed, the best kept (the first on ties).
+
+    Args:
+        source: ``[1, H, W, 3]`` for a source renderer, else None.
+        score: ``score(candidate [D], image [H, W, 3]) -> float``, lower is better (it may also log the call).
+
+    Returns:
+        ``(best vector [D], its image [H, W, 3], its score)``, or None when the space has no discrete parameter.
+    """
+    space = renderer.space
+    best = None
+    x = vector
+    for p in space.discrete:
+        sl = space.slices[p.name]
+        for k in range(p.size):
+            cand = x.clone()
+            cand[sl] = torch.nn.functional.one_hot(torch.tensor(k), p.size).to(cand)
+            image = renderer(cand[None], source, seed=seed)[0]
+            value = score(cand, image)
+            if best is None or value < best[2]:
+                best = (cand, image, value)
+        x = best[0]
+    return best
 
 
 @torch.no_grad()
@@ -46,15 +71,10 @@ def relax_and_search(renderer: BlackBoxRenderer, targets: torch.Tensor, vectors:
     """
     space = renderer.space
     out = space.project(vectors)
-    calls = 0
-    for p in space.discrete:
-        sl = space.slices[p.name]
-        for b in range(out.shape[0]):
-            cands = out[b:b + 1].repeat(p.size, 1)
-            cands[:, sl] = torch.eye(p.size)
-            src = None if sources is None else sources[b:b + 1].expand(p.size, *sources.shape[1:])
-            images = torch.cat([renderer(cands[k:k + 1], None if src is None else src[k:k + 1], seed=seed + b)
-                                for k in range(p.size)])
-            calls += p.size
-            out[b] = cands[int(_per_image(loss, images, targets[b]).argmin())]
-    return out, calls
+    if not space.discrete:
+        return out, 0
+    for b in range(out.shape[0]):
+        def score(cand, image, target=targets[b]):
+            return float(loss(image[None], target[None]))
+        out[b] = search_choices(renderer, out[b], None if sources is None else sources[b:b + 1], seed + b, score)[0]
+    return out, out.shape[0] * sum(p.size for p in space.discrete)

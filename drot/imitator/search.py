@@ -3,8 +3,8 @@ kept only if the **real** render improves, so the result is never worse than the
 
 Per target, with a budget of ``calls`` real renders (:func:`imitator_search`):
 
-1. discrete parameters by search (:mod:`~drot.imitator.discrete`'s idea, one real render per
-   choice, at the start's continuous values); the best render is the first accepted point;
+1. discrete parameters by search (:func:`~drot.imitator.discrete.search_choices`, one real render
+   per choice, at the start's continuous values); the best render is the first accepted point;
 2. then Levenberg–Marquardt steps on the **real** residual ``r = R(x) − target`` (continuous slots):
    ``(JᵀJ + μ D) δ = −Jᵀ r``, where ``J`` is the imitator's Jacobian ``∂I/∂x`` at ``x`` plus a
    correction learnt from the real renders seen so far (Broyden's secant update: after a step
@@ -24,6 +24,7 @@ import dataclasses
 import torch
 
 from .blackbox import BlackBoxRenderer
+from .discrete import search_choices
 from .training import Imitator
 
 __all__ = ["SearchSettings", "SearchResult", "imitator_search", "best_so_far"]
@@ -80,26 +81,6 @@ def _jacobian(imitator: Imitator, vector: torch.Tensor, slots: torch.Tensor, sou
     return torch.func.jacfwd(image)(vector[slots])
 
 
-@torch.no_grad()
-def _discrete_search(renderer, space, x, target, source, seed, log):
-    """Each discrete attribute in turn: render every choice, keep the best; returns (x, its residual, mse)."""
-    best = None
-    for p in space.discrete:
-        sl = space.slices[p.name]
-        for k in range(p.size):
-            cand = x.clone()
-            cand[sl] = torch.nn.functional.one_hot(torch.tensor(k), p.size).float()
-            image = renderer(cand[None], source, seed=seed)[0]
-            loss = log(cand, image)
-            if best is None or loss < best[2]:
-                best = (cand, image - target, loss)
-        x = best[0]
-    if best is None:  # no discrete parameter: the start's render
-        image = renderer(x[None], source, seed=seed)[0]
-        best = (x, image - target, log(x, image))
-    return best
-
-
 def imitator_search(imitator: Imitator, renderer: BlackBoxRenderer, targets: torch.Tensor, start: torch.Tensor,
                     sources: torch.Tensor | None = None, settings: SearchSettings = SearchSettings(),
                     seed: int = 0) -> SearchResult:
@@ -143,7 +124,11 @@ def imitator_search(imitator: Imitator, renderer: BlackBoxRenderer, targets: tor
             row_visited.append(v.clone())
             return loss
 
-        x, residual, loss = _discrete_search(renderer, space, start[b].clone(), tgt, src, seed + b, log)
+        found = search_choices(renderer, start[b], src, seed + b, log)
+        if found is None:  # no discrete parameter: the start's render
+            image = renderer(start[b][None], src, seed=seed + b)[0]
+            found = (start[b], image, log(start[b], image))
+        x, residual, loss = found[0], found[1] - tgt, found[2]
         mu, correction, steps = settings.damping, None, 0
         while len(row_losses) < settings.calls:
             jac = _jacobian(imitator, x, slots, src)
