@@ -66,7 +66,7 @@ class SourceImitator(nn.Module):
     """
 
     def __init__(self, dim: int, width: int = 16, blocks: int = 2, context: bool = False, positional: int = 0,
-                 resolution: int = 64, gated: bool = False, gate_init: float = 0.0) -> None:
+                 resolution: int = 64, gated: bool = False, gate_init: float | None = None) -> None:
         super().__init__()
         self.config = {"kind": "source", "dim": dim, "width": width, "blocks": blocks, "context": context,
                        "positional": positional, "resolution": resolution, "gated": gated,
@@ -83,7 +83,7 @@ class SourceImitator(nn.Module):
         self.gated = gated
         self.head = nn.Sequential(nn.Conv2d(w + 3 + dim + positional, w, 3, 1, 1), nn.ReLU(True),
                                   nn.Conv2d(w, 4 if gated else 3, 1))
-        if gated:
+        if gated and gate_init is not None:
             with torch.no_grad():  # the gate's logit at initialisation (negative: the edit starts closed)
                 self.head[-1].bias[3] = gate_init
 

@@ -48,7 +48,7 @@ class ImitatorSettings:
     context: bool = False     # source imitators: whole-image statistics in the last FiLM (networks._Context)
     positional: int = 0       # channels of a learned screen-space map seen by the head (0: none)
     gated: bool = False       # source imitators: the edit times a per-pixel sigmoid gate
-    gate_init: float = 0.0    # that gate's logit at initialisation (negative: starts closed)
+    gate_init: float | None = None  # that gate's logit at initialisation (None: PyTorch's own; negative: closed)
     seed: int = 0
     checkpoint_every: int = 250
     progress: bool = True
