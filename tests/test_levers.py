@@ -175,3 +175,24 @@ def test_view_frame_run_reports_world_translations():
     start = result.starts[0].initial_parameters["left/translation"]
     assert torch.allclose(start, torch.tensor([-4.0, 0.0, 0.0]))
     assert (result.parameters["left/translation"] - start).abs().max() < 0.5  # a few lr-sized steps, in scene units
+
+
+def test_view_frame_translations_share_vector_adams_moment(monkeypatch):
+    """(u, v, log depth) x the object's depth are one vector to VectorAdam: a small object's weak,
+    noisy depth signal moves it by its share of the gradient, not by full lr-sized steps."""
+    from drot.optim import loop
+
+    made = []
+    real = loop.make_optimizer
+
+    def spy(*args, **kwargs):
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(loop, "make_optimizer", spy)
+    scene = drot.load_scene("scenes/paper/joint.toml", resolution=32)
+    drot.optimize(scene, iterations=2, seed=0, translation_frame="view", optimizer="vector_adam")
+    vectors = [p for g in made[0].param_groups if g["vector"] for p in g["params"]]
+    state = made[0].state[vectors[0]]
+    assert len(vectors) == 2 and all(v.shape[-1] == 3 for v in vectors)  # the two translations
+    assert state["exp_avg_sq"].shape[-1] == 1  # one second moment per translation

@@ -330,8 +330,7 @@ class _Run:
         return out
 
     def _optimizer(self, params: dict[str, torch.Tensor], lr: float) -> torch.optim.Optimizer:
-        in_view = () if self.frame is None else self.frame.names  # (u, v, log depth): not a vector in space
-        return make_optimizer(self.settings.schedule.optimizer, self.scene, params, lr, in_view)
+        return make_optimizer(self.settings.schedule.optimizer, self.scene, params, lr)
 
     def _backward(self, total: torch.Tensor, kept: list[int]) -> None:
         appearance = None if self._appearance_losses is None else sum(self._appearance_losses[i] for i in kept)

@@ -80,9 +80,8 @@ class ScheduleSettings:
             translation, axis-angle, vertex offset or camera shift share one second moment, so a
             step follows the gradient's direction within each vector).
         translation_frame: ``"world"`` (the paper: translations optimised as world-space offsets)
-            or ``"view"`` (:mod:`drot.optim.view_frame`: as the object's image position and log
-            depth in view 0, so that sliding an object's image does not also push it away from
-            the camera).
+            or ``"view"`` (:mod:`drot.optim.view_frame`: image position and log depth in view 0,
+            so a slide is not also a push away from the camera; one vector to ``vector_adam``).
         offset_smoothness: weight of the smoothness prior on per-vertex offsets
             (:mod:`drot.optim.smoothness`: the mean squared uniform Laplacian of the offsets over the
             squared bounding-box diagonal, added to every iteration's loss); 0 (the paper) = none.

@@ -65,17 +65,20 @@ class VectorAdam(torch.optim.Optimizer):
         return loss
 
 
-def make_optimizer(kind: str, scene, params: dict[str, torch.Tensor], lr: float,
-                   not_vectors: tuple[str, ...] = ()) -> torch.optim.Optimizer:
+def make_optimizer(kind: str, scene, params: dict[str, torch.Tensor], lr: float) -> torch.optim.Optimizer:
     """The loop's optimiser over the free stacked tensors ``params`` (name → ``[S, *shape]``):
     ``"adam"`` (elementwise, so it is S independent Adams) or ``"vector_adam"`` (:class:`VectorAdam`
-    with the vector kinds sharing their second moment; ``not_vectors``: names that are not, e.g.
-    translations reparametrised in a view's frame)."""
+    with the vector kinds sharing their second moment). A translation optimised in a view's frame
+    (``translation_frame="view"``: image position and log depth, each times the object's depth, so
+    in scene units) is a vector too: sharing the moment keeps the depth, seen only through the
+    object's image size, from taking steps as long as the image position's (measured on JOINT:
+    with a moment of its own, a small object's noisy size signal sent it 2-4 units along its ray;
+    shared, it ends within 0.03)."""
     free = [v for v in params.values() if v.requires_grad]
     if kind == "adam":
         return torch.optim.Adam(free, lr=lr, betas=(0.9, 0.999))
     by_name = {p.name: p for p in scene.parameters}
-    is_vector = {k: k not in not_vectors and is_vector_parameter(by_name[k].kind, by_name[k].axis, v.shape[-1])
+    is_vector = {k: is_vector_parameter(by_name[k].kind, by_name[k].axis, v.shape[-1])
                  for k, v in params.items()}
     groups = [{"params": [v for k, v in params.items() if v.requires_grad and is_vector[k] == flag], "vector": flag}
               for flag in (False, True)]
