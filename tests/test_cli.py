@@ -74,14 +74,16 @@ def test_the_levers_and_reach_are_flags_that_reach_the_runs_settings(tmp_path):
     assert main(["--scene", "kitty", "--resolution", "16", "--iterations", "3", "--seeds", "1", "--methods", "hybrid",
                  "--starts", "2", "--sinkhorn-reach", "0.1", "--jump-interval", "0.5", "--optimizer", "vector_adam",
                  "--appearance-gradients", "standard", "--translation-frame", "view", "--offset-smoothness", "5",
-                 "--frames", "0", "--out", str(out),
+                 "--l2-supersample", "2", "--frames", "0", "--out", str(out),
                  "--no-progress"]) == 0
     settings = json.loads((out / "results.json").read_text())["settings"]
     assert settings["sinkhorn_reach"] == 0.1 and settings["jump_interval"] == 0.5 and settings["offset_smoothness"] == 5.0
+    assert settings["l2_supersample"] == 2
     assert (settings["optimizer"], settings["appearance_gradients"], settings["translation_frame"]) == (
         "vector_adam", "standard", "view")
     # At their defaults they are not named: older results folders keep their run keys.
     assert main(["--scene", "kitty", "--resolution", "16", "--iterations", "3", "--seeds", "1", "--methods", "hybrid",
                  "--frames", "0", "--out", str(tmp_path / "plain"), "--no-progress", "--no-one-start"]) == 0
     plain = json.loads((tmp_path / "plain" / "results.json").read_text())["settings"]
-    assert not {"sinkhorn_reach", "jump_interval", "optimizer", "translation_frame", "offset_smoothness"} & set(plain)
+    assert not {"sinkhorn_reach", "jump_interval", "optimizer", "translation_frame", "offset_smoothness",
+                "l2_supersample"} & set(plain)

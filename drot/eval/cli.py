@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sinkhorn-reach", type=float, default=DEFAULTS["sinkhorn_reach"],
                    help="unbalanced transport: pixels without a counterpart within about this embedded distance "
                         "are left unmatched (default: balanced, the paper's)")
-    # drot's levers (Table 1's drot row turns the first three on: see docs/guide.md).
+    # drot's levers (Table 1's drot row turns them on: drot/optim/recommended.py, docs/guide.md).
     p.add_argument("--jump-interval", type=float, default=DEFAULTS["jump_interval"],
                    help="look-alike jumps (cube-group rotations, quarter turns) every this fraction of the run (0: off)")
     p.add_argument("--appearance-gradients", default=DEFAULTS["appearance_gradients"], choices=["rgbxy", "standard"],
@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="translations optimised in world space, or as image position and log depth in view 0")
     p.add_argument("--offset-smoothness", type=float, default=DEFAULTS["offset_smoothness"],
                    help="weight of the smoothness prior on per-vertex offsets (0: none, the paper's)")
+    p.add_argument("--l2-supersample", type=int, default=DEFAULTS["l2_supersample"],
+                   help="standard derivatives of geometry through a render at this multiple of the resolution, "
+                        "area-averaged (k² samples per pixel; 1: one sample, the paper's)")
     p.add_argument("--starts", type=int, default=RECOMMENDED_STARTS,
                    help="batched starts per run, thinned by successive halving (1: a single start, as in the paper)")
     p.add_argument("--one-start", action=argparse.BooleanOptionalAction, default=True,
@@ -214,7 +217,8 @@ SETTING_FLAGS = {"iterations": "--iterations", "lr": "--lr", "lr_decay": "--lr-d
                  "match_interval": "--match-interval", "rgbxy_fraction": "--rgbxy-fraction",
                  "max_points": "--max-points", "record_frames": "--record-frames", "starts": "--starts",
                  "halving_interval": "--halving-interval", "sinkhorn_reach": "--sinkhorn-reach",
-                 "jump_interval": "--jump-interval", "offset_smoothness": "--offset-smoothness"}
+                 "jump_interval": "--jump-interval", "offset_smoothness": "--offset-smoothness",
+                 "l2_supersample": "--l2-supersample"}
 #: Flags that take a number: inf and nan are refused (argparse's float() accepts them).
 FLOAT_FLAGS = {"lr": "--lr", "lr_decay": "--lr-decay", "lam": "--lam", "blur": "--blur",
                "rgbxy_fraction": "--rgbxy-fraction", "threshold": "--threshold",
@@ -247,7 +251,8 @@ def settings_from_args(args: argparse.Namespace) -> OptimizeSettings:
               "blur": args.blur, "match_interval": args.match_interval, "rgbxy_fraction": args.rgbxy_fraction,
               "max_points": args.max_points, "record_frames": args.record_frames, "starts": args.starts,
               "halving_interval": args.halving_interval, "sinkhorn_reach": args.sinkhorn_reach,
-              "jump_interval": args.jump_interval, "offset_smoothness": args.offset_smoothness}
+              "jump_interval": args.jump_interval, "offset_smoothness": args.offset_smoothness,
+              "l2_supersample": args.l2_supersample}
     try:
         return OptimizeSettings(**values, matcher=args.matcher, sinkhorn_solver=args.sinkhorn_solver,
                                 appearance_gradients=args.appearance_gradients, optimizer=args.optimizer,

@@ -18,7 +18,7 @@ __all__ = ["ADDED_LATER", "NAMED_WHEN_CHANGED", "key_settings"]
 #: Settings added later still, each named in a key only when it differs from its default (so every
 #: run, single- or multi-start, keeps the key it had before they existed).
 NAMED_WHEN_CHANGED = ("jump_interval", "appearance_gradients", "optimizer", "translation_frame", "sinkhorn_reach",
-                      "offset_smoothness")
+                      "offset_smoothness", "l2_supersample")
 #: Settings added after run stores existed: named in a key only for multi-start runs.
 ADDED_LATER = tuple(f.name for f in dataclasses.fields(StartSettings) if f.name not in NAMED_WHEN_CHANGED)
 

@@ -102,7 +102,8 @@ def prepare_run(scene: Scene, target, settings: OptimizeSettings):
     check_run_settings(settings, scene)
     check_memory(scene.resolution, scene.num_views * settings.multistart.starts, int(scene.mesh.faces.shape[0]),
                  device, f"scene {scene.name!r}" + (f" ({settings.multistart.starts} starts: views x starts renders)"
-                                                    if settings.multistart.starts > 1 else ""))
+                                                    if settings.multistart.starts > 1 else ""),
+                 step_scale=settings.l2.l2_supersample)
     goal = resolve_goal(scene, target, device, backend)
     empty_views = check_foreground(goal, scene, stacklevel=4)
     return device, backend, goal, empty_views

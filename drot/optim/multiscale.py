@@ -8,6 +8,12 @@
 
 The levels halve the full resolution until it is at most ``start`` (128² → 8², 16², 32², 64², 128²);
 the run's iterations are split evenly among them, coarsest first.
+
+With ``supersample = k > 1`` (any schedule) the span's iterations also render at ``k`` times each
+level's render resolution: :class:`~drot.optim.steps.StandardStep` takes the loss's derivatives
+through that render area-averaged down to the loss resolution (``k²`` samples per pixel, so the
+derivatives see where a small object's silhouette sits within a pixel), and its residual from the
+render at the level's own resolution.
 """
 from __future__ import annotations
 
@@ -38,12 +44,18 @@ class ResolutionSchedule:
         iterations: length of the run.
         full: ``(H, W)``, the scene resolution.
         start: short side of the coarsest level.
+        first: the first iteration of the span (a hybrid run's L2 phase; 0 = the whole run).
+        supersample: the span's derivatives come from a render at this multiple of the render resolution.
     """
 
-    def __init__(self, mode: str, iterations: int, full: tuple[int, int], start: int = 8, first: int = 0) -> None:
+    def __init__(self, mode: str, iterations: int, full: tuple[int, int], start: int = 8, first: int = 0,
+                 supersample: int = 1) -> None:
         if mode not in L2_SCHEDULES:
             raise ValueError(f"unknown L2 schedule {mode!r}; choose one of {', '.join(L2_SCHEDULES)}")
+        if isinstance(supersample, bool) or not isinstance(supersample, int) or supersample < 1:
+            raise ValueError(f"supersample must be an integer >= 1, got {supersample!r}")
         self.mode = mode
+        self.supersample = supersample
         self.first = int(first)  # the schedule spans iterations first .. iterations - 1 (hybrid: its L2 phase)
         self.iterations = int(iterations)
         self.full = tuple(int(r) for r in full)
@@ -55,15 +67,20 @@ class ResolutionSchedule:
                 // max(1, self.iterations - self.first))
         return self.levels[k]
 
+    def supersampled(self, iteration: int) -> bool:
+        """Whether ``iteration`` takes its derivatives from a render at ``supersample`` times the
+        resolution: every iteration of the span (those before it, e.g. a hybrid's RGBXY phase, do not)."""
+        return self.supersample > 1 and iteration >= self.first
+
     def at(self, iteration: int) -> tuple[tuple[int, int], tuple[int, int]]:
-        """``(render resolution, loss resolution)`` at ``iteration``."""
+        """``(render resolution, loss resolution)`` at ``iteration`` (the render the residual comes
+        from; a supersampled iteration's derivatives come from ``supersample`` times it)."""
         level = self.level(iteration)
-        if self.mode == "downsampled":
-            return self.full, level
-        return level, level
+        return (self.full if self.mode == "downsampled" else level), level
 
     def __repr__(self) -> str:
-        return f"ResolutionSchedule({self.mode!r}, levels={self.levels})"
+        extra = f", supersample={self.supersample}" if self.supersample > 1 else ""
+        return f"ResolutionSchedule({self.mode!r}, levels={self.levels}{extra})"
 
 
 def downsample(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -5,7 +5,7 @@
 * a render of every view at once without gradients (the target, the initial and final images,
   ``eval_every``): :data:`BYTES_PER_PIXEL_VIEW` per pixel per view;
 * an iteration's render of one view with gradients, backward included: :data:`BYTES_PER_PIXEL_STEP`
-  per pixel;
+  per pixel (of the supersampled render with ``l2_supersample``);
 
 plus the images the run keeps (:data:`BYTES_PER_PIXEL_KEPT` per pixel per view) and
 :data:`BYTES_PER_FACE` per triangle of the mesh (clip-space corners, z-buffer candidates, the
@@ -72,10 +72,11 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
     return available
 
 
-def estimate_bytes(resolution: tuple[int, int], views: int, faces: int) -> int:
-    """Rough peak bytes of a run rendering ``views`` views at ``resolution`` of a mesh of ``faces`` triangles."""
+def estimate_bytes(resolution: tuple[int, int], views: int, faces: int, step_scale: int = 1) -> int:
+    """Rough peak bytes of a run rendering ``views`` views at ``resolution`` of a mesh of ``faces``
+    triangles, whose steps render at up to ``step_scale`` times the resolution (``l2_supersample``)."""
     pixels = int(resolution[0]) * int(resolution[1])
-    render = max(BYTES_PER_PIXEL_VIEW * views, BYTES_PER_PIXEL_STEP) * pixels
+    render = max(BYTES_PER_PIXEL_VIEW * views * pixels, BYTES_PER_PIXEL_STEP * pixels * int(step_scale) ** 2)
     return render + BYTES_PER_PIXEL_KEPT * views * pixels + BYTES_PER_FACE * int(faces)
 
 
@@ -84,10 +85,10 @@ def _gib(n: float) -> str:
 
 
 def check_memory(resolution: tuple[int, int], views: int, faces: int, device: torch.device | str = "cpu",
-                 what: str = "the scene") -> int:
+                 what: str = "the scene", step_scale: int = 1) -> int:
     """Raise :class:`MemoryError` when the :func:`estimate_bytes` of a run exceeds the
     :func:`available_memory`; returns the estimate."""
-    need = estimate_bytes(resolution, views, faces)
+    need = estimate_bytes(resolution, views, faces, step_scale)
     free = available_memory(device)
     if free is not None and need > free:
         h, w = resolution
@@ -96,5 +97,6 @@ def check_memory(resolution: tuple[int, int], views: int, faces: int, device: to
             f"about {_gib(need)} to render (estimate: {BYTES_PER_PIXEL_VIEW} B per pixel per view, "
             f"{BYTES_PER_PIXEL_STEP} B per pixel of a step with gradients, {BYTES_PER_FACE} B per triangle) but only "
             f"{_gib(free)} of {torch.device(device).type} memory is available; lower the resolution "
-            f"(load_scene(..., resolution=...)), use fewer views or a simpler mesh")
+            f"(load_scene(..., resolution=...)), use fewer views or a simpler mesh"
+            + (f", or a smaller l2_supersample (steps render at {step_scale}x the resolution)" if step_scale > 1 else ""))
     return need

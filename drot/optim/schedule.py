@@ -37,7 +37,7 @@ class Strategy:
         soft: standard iterations render soft (SoftRas-style) images instead of hard ones.
         switches: Adam may restart at the first standard iteration (``reset_at_switch``).
         uses_coins: the rule reads ``coin`` (a coin is drawn per iteration only then).
-        ignores: schedule settings the strategy does not read.
+        ignores: settings the strategy does not read.
         description: one line for help texts.
     """
 
@@ -74,7 +74,8 @@ register_strategy(Strategy("random", "DROT-random", lambda it, switch, coin: coi
 register_strategy(Strategy("standard", "L2 (standard)", lambda it, switch, coin: False, uses_rgbxy=False,
                            description="per-pixel L2 through analytic antialiasing (the baseline)"))
 register_strategy(Strategy("softras", "SoftRas (soft L2)", lambda it, switch, coin: False, uses_rgbxy=False,
-                           soft=True, description="per-pixel L2 on soft-rasterized images"))
+                           soft=True, ignores=("rgbxy_fraction", "reset_at_switch", "l2_supersample"),
+                           description="per-pixel L2 on soft-rasterized images"))
 
 
 class GradientSchedule:

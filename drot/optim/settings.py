@@ -194,12 +194,15 @@ class L2Settings:
             l2_start_resolution² → full, coarse to fine) or ``"downsampled"`` (render at full
             resolution, compare images area-downsampled to l2_start_resolution² → full).
         l2_start_resolution: short side of the coarsest level of those schedules.
+        l2_supersample: ``k > 1``: geometry's standard derivatives through a ``k`` x finer render,
+            area-averaged, of the residual at the resolution itself (:mod:`drot.optim.steps`); 1: the paper.
         soft_sigma, soft_gamma: σ (coverage sharpness, squared NDC units) and γ (depth softmax) of
             the soft rasterizer that strategies rendering soft images (``"softras"``) use.
     """
 
     l2_schedule: str = "fixed"
     l2_start_resolution: int = 8
+    l2_supersample: int = 1
     soft_sigma: float = 1e-4
     soft_gamma: float = 1e-4
 
@@ -207,6 +210,7 @@ class L2Settings:
         if self.l2_schedule not in L2_SCHEDULES:
             raise ValueError(f"unknown l2_schedule {self.l2_schedule!r}; choose one of {', '.join(L2_SCHEDULES)}")
         _positive_int("l2_start_resolution", self.l2_start_resolution)
+        _positive_int("l2_supersample", self.l2_supersample)
         SoftRasSettings(sigma=self.soft_sigma, gamma=self.soft_gamma)  # validates them
 
 

@@ -23,6 +23,7 @@ from ..render.backend import RasterBackend
 from ..render.renderer import render, state_shader, surface_attributes
 from ..render.soft import SoftRasSettings, soft_render
 from ..render.state import SceneState
+from ..scene.kinds import KINDS
 from ..scene.scene import Scene
 from .losses import image_l2_loss
 from .multiscale import ResolutionSchedule, downsample
@@ -94,8 +95,11 @@ class StandardStep:
         # A switching strategy's L2 iterations are its last ones: the schedule spans that phase.
         iterations = settings.schedule.iterations
         first = round(iterations * settings.schedule.rgbxy_fraction) if STRATEGIES[settings.schedule.strategy].switches else 0
+        # Supersampling fixes coverage, so only runs that move geometry take it.
+        moves = any(KINDS[p.kind].stage != "appearance" for p in scene.parameters if p.name not in settings.fixed)
         self.schedule = ResolutionSchedule(settings.l2.l2_schedule, iterations, scene.resolution,
-                                           settings.l2.l2_start_resolution, first)
+                                           settings.l2.l2_start_resolution, first,
+                                           settings.l2.l2_supersample if moves else 1)
         self.soft = (SoftRasSettings(settings.l2.soft_sigma, settings.l2.soft_gamma)
                      if STRATEGIES[settings.schedule.strategy].soft else None)
         self.mode = "softras" if self.soft is not None else "standard"
@@ -130,14 +134,39 @@ class StandardStep:
         every start (soft strategies render start by start)."""
         view = int(self.rng.integers(self.scene.num_views))
         render_size, loss_size = self.schedule.at(it)
-        state = self._resized(state, render_size)
         images, _ = self._target(loss_size)
         if self.soft is not None:
+            state = self._resized(state, render_size)
             return torch.stack([self._soft_loss(state.start(i), view, render_size, loss_size)
                                 for i in range(state.starts)])
         starts = torch.arange(state.starts, device=state.vertices.device)
-        rendered = render(state, [view] * state.starts, render_size, self.backend, starts=starts).image
+        if self.schedule.supersampled(it):
+            return self._supersampled_loss(state, view, starts, render_size, loss_size)
+        rendered = render(self._resized(state, render_size), [view] * state.starts, render_size, self.backend,
+                          starts=starts).image
         return (downsample(rendered, loss_size) - images[view]).square().flatten(1).mean(1)
+
+    def _supersampled_loss(self, state: SceneState, view: int, starts: torch.Tensor, render_size, loss_size):
+        """The L2 loss ``[S]`` of the render ``I`` at ``render_size``, whose geometry takes the
+        derivatives of a render at ``supersample`` times it: ``d loss = 2 (I - T) · dI_k``, ``I_k``
+        the finer render area-averaged to the loss resolution; appearance keeps ``I``'s own.
+
+        The residual ``I - T`` is the one the target's own image formation gives (zero at the
+        target's parameters, so the steps stop there); the Jacobian is that of ``k²`` samples per
+        pixel, which sees a silhouette move within a pixel where one sample sees a staircase.
+        Appearance (colours, textures, materials) has no coverage to get wrong: its derivatives
+        through the render at the resolution itself are exact."""
+        k = self.schedule.supersample
+        images, _ = self._target(loss_size)
+        views = [view] * state.starts
+        image = render(self._resized(state, render_size).detached("geometry"), views, render_size, self.backend,
+                       starts=starts).image
+        residual = downsample(image, loss_size) - images[view]
+        fine_size = (render_size[0] * k, render_size[1] * k)
+        fine = render(self._resized(state, fine_size).detached("appearance"), views, fine_size, self.backend,
+                      starts=starts).image
+        surrogate = (downsample(fine, loss_size) * 2 * residual.detach()).flatten(1).mean(1)
+        return residual.square().flatten(1).mean(1) + (surrogate - surrogate.detach())
 
     def _soft_loss(self, state: SceneState, view: int, render_size, loss_size) -> torch.Tensor:
         """L2 on the soft image and on the soft silhouette (the SoftRas fitting loss)."""

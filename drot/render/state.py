@@ -119,6 +119,26 @@ class SceneState:
             specular=pick(self.specular, 1), environment=pick(self.environment, 4),
             background=pick(self.background, 3), objects=objects)
 
+    #: The fields that place geometry on the screen (the rest is appearance).
+    GEOMETRY_FIELDS = ("vertices", "normals", "clip_matrices", "eyes", "lights")
+
+    def detached(self, part: str) -> "SceneState":
+        """This state with the tensors of ``part`` (``"geometry"``: :data:`GEOMETRY_FIELDS`;
+        ``"appearance"``: colours, textures, materials, environment, background) cut from autograd,
+        so that a render of it differentiates the other part only."""
+        if part not in ("geometry", "appearance"):
+            raise ValueError(f"part must be 'geometry' or 'appearance', got {part!r}")
+        cut = lambda value: value.detach() if isinstance(value, torch.Tensor) else value  # noqa: E731
+        if part == "geometry":
+            return dataclasses.replace(self, **{f: cut(getattr(self, f)) for f in self.GEOMETRY_FIELDS})
+        objects = self.objects
+        if objects is not None:
+            objects = ObjectAppearance(cut(objects.colors), cut(objects.uvs), objects.texture_slot,
+                                       cut(objects.material), tuple(cut(t) for t in objects.textures))
+        return dataclasses.replace(self, **{f: cut(getattr(self, f)) for f in (
+            "colors", "uvs", "texture", "ambient", "diffuse", "specular", "environment", "background")},
+            objects=objects)
+
     @staticmethod
     def stack(states: "list[SceneState]") -> "SceneState":
         """One state with a start axis from states of one scene without one (appearance fields that are
