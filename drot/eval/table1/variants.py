@@ -58,7 +58,7 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("hybrid", "d", "hybrid", {"strategy": "hybrid"}),
     Variant("basic", "d", "basic", dict(_BASIC)),
     Variant("drot", "d", "drot: hybrid, {starts} batched starts, jumps, appearance L2, VectorAdam, smooth offsets, "
-                         "unbalanced OT",
+                         "unbalanced OT, view-frame translations, supersampled L2",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS}, multistart=True),
     # drot's row with one lever left out each (the ablation of benchmarks/README.md); not in the default rows.
     # (group "f" runs only when named in --variants)
@@ -72,8 +72,14 @@ VARIANTS: tuple[Variant, ...] = (
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "offset_smoothness": 0.0}, multistart=True),
     Variant("drot-balanced", "f", "drot with balanced transport (the paper's)",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "sinkhorn_reach": None}, multistart=True),
-    Variant("drot-view", "f", "drot with view-frame translations (image position and log depth)",
-            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "translation_frame": "view"}, multistart=True),
+    Variant("drot-world", "f", "drot with world-space translations (the paper's)",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "translation_frame": "world"}, multistart=True),
+    Variant("drot-nosupersample", "f", "drot with one sample per pixel in its L2 derivatives (the paper's)",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "l2_supersample": 1}, multistart=True),
+    Variant("drot-supersample2", "f", "drot with 2 × 2 samples per pixel in its L2 derivatives",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "l2_supersample": 2}, multistart=True),
+    Variant("drot-supersample4", "f", "drot with 4 × 4 samples per pixel in its L2 derivatives",
+            {"strategy": "hybrid", **RECOMMENDED_LEVERS, "l2_supersample": 4}, multistart=True),
     Variant("drot-l2down", "f", "drot, its L2 phase coarse to fine (loss on 8² → {base}² of the full render)",
             {"strategy": "hybrid", **RECOMMENDED_LEVERS, "l2_schedule": "downsampled"}, multistart=True),
     Variant("drot-l2down-long", "f", "drot-l2down with half the run in L2 (rgbxy_fraction 0.5)",
